@@ -1,0 +1,19 @@
+"""One exception type for bad input, so every CLI and notebook can show one clear line.
+
+`InputError` subclasses `ValueError` so callers that already catch ValueError keep working.
+The message must name the file, flag or value and say what was expected.
+"""
+
+
+class InputError(ValueError):
+    """Bad user input: a missing or malformed file, a wrong flag, a shape or vocab mismatch."""
+
+
+def require_file(path, what: str = "file") -> str:
+    """Return `path` as str if it is an existing file, else raise InputError naming it."""
+    import os
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"{what} not found: {path!r} (expected an existing file)")
+    return path

@@ -1,0 +1,85 @@
+"""Run the whole notebook series headless, in order, and print one line per notebook.
+
+    python -m albert_nb.walkthrough                 # the real thing (minutes on a CPU)
+    python -m albert_nb.walkthrough --smoke         # the CI-sized run
+    python -m albert_nb.walkthrough --only 00,03    # a subset, by number prefix
+
+Executed copies go to build/notebooks/ (never committed). Each line shows the status, the time
+and the notebook's result: the last line its final code cell printed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from albert_nb.paths import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+
+def notebooks(only: list[str] | None = None) -> list[Path]:
+    found = sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        found = [p for p in found if any(p.name.startswith(prefix) for prefix in only)]
+    return found
+
+
+def result_line(executed: dict) -> str:
+    """The last non-empty stdout line of the last code cell that printed anything."""
+    for cell in reversed(executed.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        for output in reversed(cell.get("outputs", [])):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                text = "".join(output.get("text", "")).strip()
+                if text:
+                    return text.splitlines()[-1]
+    return ""
+
+
+def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | None = None) -> dict:
+    """Execute one notebook with papermill; returns {"ok", "seconds", "result", "output"}."""
+    import nbformat
+    import papermill as pm
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    out = output_dir / path.name
+    start = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
+                            kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+    except pm.PapermillExecutionError as err:
+        error = f"{err.ename}: {err.evalue}".splitlines()[0]
+    seconds = time.perf_counter() - start
+    result = result_line(nbformat.read(out, as_version=4)) if out.exists() else ""
+    return {"ok": error is None, "seconds": seconds, "result": error or result, "output": out}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="run every notebook with SMOKE=True")
+    parser.add_argument("--only", default="", help="comma-separated number prefixes, e.g. 00,03")
+    parser.add_argument("--output_dir", default=str(REPO_ROOT / "build" / "notebooks"))
+    parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    args = parser.parse_args(argv)
+
+    selected = notebooks([s for s in args.only.split(",") if s])
+    if not selected:
+        print(f"no notebooks matched --only={args.only!r} in {NOTEBOOK_DIR}", file=sys.stderr)
+        return 2
+    parameters = {"SMOKE": True} if args.smoke else {}
+    failures = 0
+    for path in selected:
+        outcome = run_notebook(path, Path(args.output_dir), parameters, args.timeout)
+        failures += not outcome["ok"]
+        status = "ok  " if outcome["ok"] else "FAIL"
+        print(f"{status} {path.stem:<28} {outcome['seconds']:7.1f}s  {outcome['result']}", flush=True)
+    print(f"{len(selected) - failures} passed, {failures} failed; executed notebooks in {args.output_dir}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
