@@ -10,6 +10,8 @@ and the notebook's result: the last line its final code cell printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +41,25 @@ def result_line(executed: dict) -> str:
     return ""
 
 
+@contextlib.contextmanager
+def stderr_to(path: Path):
+    """Send this process's (and so the kernel's) file descriptor 2 to a log file.
+
+    TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL in this release; they belong in
+    a log next to the executed notebook, not between the one-line results.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | None = None) -> dict:
     """Execute one notebook with papermill; returns {"ok", "seconds", "result", "output"}."""
     import nbformat
@@ -49,10 +70,11 @@ def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | 
     start = time.perf_counter()
     error = None
     try:
-        pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                            kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+        with stderr_to(output_dir / f"{path.stem}.stderr.log"):
+            pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
+                                kernel_name="python3", progress_bar=False, execution_timeout=timeout)
     except pm.PapermillExecutionError as err:
-        error = f"{err.ename}: {err.evalue}".splitlines()[0]
+        error = f"{err.ename}: {err.evalue}".splitlines()[0] if err.evalue else err.ename
     seconds = time.perf_counter() - start
     result = result_line(nbformat.read(out, as_version=4)) if out.exists() else ""
     return {"ok": error is None, "seconds": seconds, "result": error or result, "output": out}
