@@ -116,7 +116,7 @@ class AlbertAttention(keras.layers.Layer):
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))              # [batch, heads, seq, seq]
         scores = scores * ops.cast(1.0 / math.sqrt(self.head_size), scores.dtype)
         # Softmax in float32 even under mixed precision: small logit differences matter.
-        scores = ops.cast(scores, "float32") + mask_bias                   # mask: [batch, 1, 1, seq]
+        scores = ops.cast(scores, "float32") + ops.cast(mask_bias, "float32")  # mask: [batch, 1, 1, seq]
         probs = ops.softmax(scores, axis=-1)                               # [batch, heads, seq, seq]
         context = ops.matmul(self.attention_dropout(ops.cast(probs, v.dtype), training=training), v)
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)),
@@ -165,18 +165,26 @@ class AlbertEncoder(keras.layers.Layer):
         self.embedding_hidden_mapping_in = (
             dense(config, config.hidden_size, "embedding_hidden_mapping_in")
             if config.embedding_size != config.hidden_size else None)
-        self.groups = [
-            [AlbertBlock(config, name=f"group_{g}_inner_group_{i}") for i in range(config.inner_group_num)]
-            for g in range(config.num_hidden_groups)
-        ]
+        self.blocks = []
+        for g in range(config.num_hidden_groups):
+            for i in range(config.inner_group_num):
+                block = AlbertBlock(config, name=f"group_{g}_inner_group_{i}")
+                # Keras tracks the list, but tf.train.Checkpoint only sees attributes.
+                setattr(self, f"group_{g}_inner_group_{i}", block)
+                self.blocks.append(block)
+
+    @property
+    def groups(self) -> list[list[AlbertBlock]]:
+        """blocks as [group][inner]: the original's transformer/group_g/inner_group_i."""
+        n = self.config.inner_group_num
+        return [self.blocks[g * n:(g + 1) * n] for g in range(self.config.num_hidden_groups)]
 
     def build(self, input_shape):
         cfg = self.config
         if self.embedding_hidden_mapping_in is not None:
             self.embedding_hidden_mapping_in.build((None, None, cfg.embedding_size))
-        for group in self.groups:
-            for block in group:
-                block.build((None, None, cfg.hidden_size))
+        for block in self.blocks:
+            block.build((None, None, cfg.hidden_size))
         self.built = True
 
     def call(self, embedded, mask_bias, training=None, output_hidden_states=False,
@@ -185,8 +193,9 @@ class AlbertEncoder(keras.layers.Layer):
         if self.embedding_hidden_mapping_in is not None:
             hidden = self.embedding_hidden_mapping_in(embedded)            # [batch, seq, hidden]
         all_hidden, all_probs = [hidden], []
+        groups = self.groups
         for layer_index in range(self.config.num_hidden_layers):
-            for block in self.groups[self.config.group_of_layer(layer_index)]:
+            for block in groups[self.config.group_of_layer(layer_index)]:
                 hidden, probs = block(hidden, mask_bias, training=training)
                 if output_hidden_states:
                     all_hidden.append(hidden)

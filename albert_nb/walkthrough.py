@@ -72,7 +72,8 @@ def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | 
     try:
         with stderr_to(output_dir / f"{path.stem}.stderr.log"):
             pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                                kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+                                kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+                                store_widget_state=False)
     except pm.PapermillExecutionError as err:
         error = f"{err.ename}: {err.evalue}".splitlines()[0] if err.evalue else err.ename
     seconds = time.perf_counter() - start
