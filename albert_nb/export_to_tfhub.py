@@ -1,0 +1,58 @@
+"""Export an ALBERT model directory as a TF-Hub module (the original's export_to_tfhub.py).
+
+    python -m albert_nb.export_to_tfhub --albert_directory=albert_base \
+        --export_path=/tmp/albert_base_hub --checkpoint_name=model.ckpt-best
+
+`--albert_directory` holds `albert_config.json`, the checkpoint (Google's TF1 names, or one of
+ours) and the tokenizer (`30k-clean.model`/`.vocab`, or `vocab_chinese.txt`). The module is a TF2
+SavedModel with the signatures tokens / mlm / sop / tokenization_info (see albert_nb.tfhub);
+it is written to a temporary folder and renamed into place, so --export_path is never half
+written. `--use_einsum` is accepted for compatibility: our graph has no Einsum op either way.
+"""
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags
+
+from albert_nb.errors import InputError
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory.")
+    flags.DEFINE_string("export_path", None, "Where the hub module is written.")
+    flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
+    flags.DEFINE_bool("do_lower_case", True, "Whether the tokenizer lower-cases (reported by "
+                      "the tokenization_info signature).")
+    flags.DEFINE_bool("use_einsum", True, "Accepted for compatibility; the exported graph never "
+                      "contains Einsum ops.")
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        print(f"export_to_tfhub: unexpected arguments {argv[1:]}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        for name in ("albert_directory", "export_path"):
+            if not getattr(FLAGS, name):
+                raise InputError(f"--{name} is required")
+        from albert_nb import tfhub
+
+        path = tfhub.export_directory(FLAGS.albert_directory, FLAGS.export_path,
+                                      checkpoint_name=FLAGS.checkpoint_name,
+                                      do_lower_case=FLAGS.do_lower_case, use_einsum=FLAGS.use_einsum)
+        print(f"hub module written to {path}")
+    except InputError as err:
+        print(f"InputError: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def cli() -> None:
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()
