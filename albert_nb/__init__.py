@@ -26,19 +26,16 @@ _EXPORTS = {
     "get_task": "albert_nb.tasks",
     "write_submission": "albert_nb.tasks",
 }
-_SUBMODULES = (
-    "checkpoints", "clue", "config", "corpora", "create_pretraining_data", "distribute", "errors",
-    "finetuning", "glue", "heads", "hf_interop", "io_utils", "layers", "metrics", "modeling",
-    "notebook", "optimization", "params", "paths", "presets", "pretraining", "pretraining_data",
-    "sentiment_data", "tasks", "tfhub", "tokenization", "walkthrough",
-)
+_PACKAGE_DIR = _os.path.dirname(__file__)
+_SUBMODULES = tuple(sorted(
+    name[:-3] for name in _os.listdir(_PACKAGE_DIR) if name.endswith(".py") and not name.startswith("_")))
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
     if name in _EXPORTS:
         value = getattr(_importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBMODULES or name.startswith("plots_"):
+    elif name in _SUBMODULES:
         value = _importlib.import_module(f"albert_nb.{name}")
     else:
         raise AttributeError(f"module 'albert_nb' has no attribute {name!r}")
