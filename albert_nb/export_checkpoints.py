@@ -14,11 +14,10 @@ directory that `albert_nb.checkpoints.load_pretrained` and the original's script
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
 
-from albert_nb.errors import InputError
+from albert_nb.cli import command
 
 FLAGS = flags.FLAGS
 
@@ -42,20 +41,11 @@ def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-bes
             "dropped": len(loaded.report.skipped), "copied": copied}
 
 
+@command("export_checkpoints", required=("albert_directory", "export_path"))
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"export_checkpoints: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        for name in ("albert_directory", "export_path"):
-            if not getattr(FLAGS, name):
-                raise InputError(f"--{name} is required")
-        out = export(FLAGS.albert_directory, FLAGS.export_path, FLAGS.checkpoint_name)
-        print(f"wrote {out['prefix']} ({out['weights']} weights; dropped {out['dropped']} optimizer/"
-              f"step entries); copied {', '.join(out['copied'])}")
-    except InputError as err:
-        print(f"InputError: {err}", file=sys.stderr)
-        sys.exit(2)
+    out = export(FLAGS.albert_directory, FLAGS.export_path, FLAGS.checkpoint_name)
+    print(f"wrote {out['prefix']} ({out['weights']} weights; dropped {out['dropped']} optimizer/"
+          f"step entries); copied {', '.join(out['copied'])}")
 
 
 def cli() -> None:

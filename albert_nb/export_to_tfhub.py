@@ -11,11 +11,10 @@ written. `--use_einsum` is accepted for compatibility: our graph has no Einsum o
 """
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
-from albert_nb.errors import InputError
+from albert_nb.cli import command
 
 FLAGS = flags.FLAGS
 
@@ -30,23 +29,14 @@ def define_flags() -> None:
                       "contains Einsum ops.")
 
 
+@command("export_to_tfhub", required=("albert_directory", "export_path"))
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"export_to_tfhub: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        for name in ("albert_directory", "export_path"):
-            if not getattr(FLAGS, name):
-                raise InputError(f"--{name} is required")
-        from albert_nb import tfhub
+    from albert_nb import tfhub
 
-        path = tfhub.export_directory(FLAGS.albert_directory, FLAGS.export_path,
-                                      checkpoint_name=FLAGS.checkpoint_name,
-                                      do_lower_case=FLAGS.do_lower_case, use_einsum=FLAGS.use_einsum)
-        print(f"hub module written to {path}")
-    except InputError as err:
-        print(f"InputError: {err}", file=sys.stderr)
-        sys.exit(2)
+    path = tfhub.export_directory(FLAGS.albert_directory, FLAGS.export_path,
+                                  checkpoint_name=FLAGS.checkpoint_name,
+                                  do_lower_case=FLAGS.do_lower_case, use_einsum=FLAGS.use_einsum)
+    print(f"hub module written to {path}")
 
 
 def cli() -> None:

@@ -136,8 +136,6 @@ def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> list[list[tuple[st
 
     Each [MASK] stands for one piece; the rest of the text is tokenised as usual.
     """
-    import numpy as np
-
     parts = text.split("[MASK]")
     if len(parts) < 2:
         raise InputError(f"fill_mask: {text!r} has no [MASK]")

@@ -31,11 +31,10 @@ Ours: --use_task_defaults, --padding=dynamic|max, --jit_compile, --mixed_precisi
 """
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
-from albert_nb.errors import InputError
+from albert_nb.cli import command
 from albert_nb.finetuning import ClassifierOptions
 
 FLAGS = flags.FLAGS
@@ -109,29 +108,20 @@ def options_from_flags() -> ClassifierOptions:
     return opts
 
 
+@command("run_classifier", required=("task_name", "data_dir", "output_dir"))
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"run_classifier: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)
-    try:
-        for name in ("task_name", "data_dir", "output_dir"):
-            if not getattr(FLAGS, name):
-                raise InputError(f"--{name} is required")
-        from albert_nb import finetuning
+    from albert_nb import finetuning
 
-        opts = options_from_flags()
-        result = finetuning.run(opts, show_progress=FLAGS.progress)
-        best = result["best"]
-        if best is not None:
-            print("***** Eval results *****")
-            for key in sorted(best):
-                print(f"  {key} = {best[key]}")
-    except InputError as err:
-        print(f"InputError: {err}", file=sys.stderr)
-        sys.exit(2)
+    opts = options_from_flags()
+    result = finetuning.run(opts, show_progress=FLAGS.progress)
+    best = result["best"]
+    if best is not None:
+        print("***** Eval results *****")
+        for key in sorted(best):
+            print(f"  {key} = {best[key]}")
 
 
 def cli() -> None:

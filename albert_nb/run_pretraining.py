@@ -20,11 +20,10 @@ model.ckpt-best.*, TensorBoard events (output_dir and output_dir/eval).
 """
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
-from albert_nb.errors import InputError
+from albert_nb.cli import command
 from albert_nb.pretraining import PretrainingOptions
 
 FLAGS = flags.FLAGS
@@ -88,23 +87,14 @@ def options_from_flags() -> PretrainingOptions:
     return PretrainingOptions(**{n: getattr(FLAGS, n) for n in names})
 
 
+@command("run_pretraining", required=("input_file", "output_dir", "albert_config_file"))
 def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"run_pretraining: unexpected arguments {argv[1:]}", file=sys.stderr)
-        sys.exit(2)
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)  # TF's per-save INFO lines would drown the progress bar
-    try:
-        for name in ("input_file", "output_dir", "albert_config_file"):
-            if not getattr(FLAGS, name):
-                raise InputError(f"--{name} is required")
-        from albert_nb import pretraining
+    from albert_nb import pretraining
 
-        pretraining.run(options_from_flags(), show_progress=FLAGS.progress)
-    except InputError as err:
-        print(f"InputError: {err}", file=sys.stderr)
-        sys.exit(2)
+    pretraining.run(options_from_flags(), show_progress=FLAGS.progress)
 
 
 def cli() -> None:

@@ -19,7 +19,6 @@ model runs to the machine's practical peak.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys

@@ -12,7 +12,7 @@ import pytest
 import albert_nb as an
 from albert_nb import checkpoints, tfhub
 from albert_nb.errors import InputError
-from test_checkpoints import CONFIG, assign_directly, make_release, tf1_arrays, write_tf1_checkpoint
+from test_checkpoints import CONFIG, assign_directly, make_release, tf1_arrays
 
 
 def inputs():
