@@ -34,6 +34,7 @@ import random
 import time
 from array import array
 
+from albert_nb.cli import command
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_path
 from albert_nb.pretraining_data import (expand_input_files, instance_to_features,
@@ -246,37 +247,28 @@ def _define_flags():
     flags.DEFINE_bool("progress", True, "Show a progress bar (not in the original).")
 
 
+@command("create_pretraining_data", required=("input_file", "output_file"))
 def main(argv):
-    import sys
-
     from absl import flags, logging
 
     from albert_nb.tokenization import FullTokenizer
 
-    del argv
     FLAGS = flags.FLAGS
-    try:
-        for name in ("input_file", "output_file"):
-            if not getattr(FLAGS, name):
-                raise InputError(f"--{name} is required")
-        if not FLAGS.spm_model_file and not FLAGS.vocab_file:
-            raise InputError("--vocab_file (WordPiece) or --spm_model_file (SentencePiece) is required")
-        if FLAGS.input_file_mode not in ("r", "rb"):
-            raise InputError(f"--input_file_mode={FLAGS.input_file_mode!r}; expected 'r' or 'rb'")
-        tokenizer = FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
-                                  spm_model_file=FLAGS.spm_model_file)
-        stats = run(FLAGS.input_file, FLAGS.output_file, tokenizer,
-                    random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor,
-                    show_progress=FLAGS.progress, max_seq_length=FLAGS.max_seq_length,
-                    short_seq_prob=FLAGS.short_seq_prob, masked_lm_prob=FLAGS.masked_lm_prob,
-                    max_predictions_per_seq=FLAGS.max_predictions_per_seq, ngram=FLAGS.ngram,
-                    favor_shorter_ngram=FLAGS.favor_shorter_ngram,
-                    do_whole_word_mask=FLAGS.do_whole_word_mask,
-                    do_permutation=FLAGS.do_permutation,
-                    random_next_sentence=FLAGS.random_next_sentence)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    if not FLAGS.spm_model_file and not FLAGS.vocab_file:
+        raise InputError("--vocab_file (WordPiece) or --spm_model_file (SentencePiece) is required")
+    if FLAGS.input_file_mode not in ("r", "rb"):
+        raise InputError(f"--input_file_mode={FLAGS.input_file_mode!r}; expected 'r' or 'rb'")
+    tokenizer = FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
+                              spm_model_file=FLAGS.spm_model_file)
+    stats = run(FLAGS.input_file, FLAGS.output_file, tokenizer,
+                random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor,
+                show_progress=FLAGS.progress, max_seq_length=FLAGS.max_seq_length,
+                short_seq_prob=FLAGS.short_seq_prob, masked_lm_prob=FLAGS.masked_lm_prob,
+                max_predictions_per_seq=FLAGS.max_predictions_per_seq, ngram=FLAGS.ngram,
+                favor_shorter_ngram=FLAGS.favor_shorter_ngram,
+                do_whole_word_mask=FLAGS.do_whole_word_mask,
+                do_permutation=FLAGS.do_permutation,
+                random_next_sentence=FLAGS.random_next_sentence)
     logging.info("Wrote %d instances (%d documents, %d tokens) to %s in %.1fs",
                  stats["num_instances"], stats["num_documents"], stats["num_tokens"],
                  ",".join(stats["output_files"]), stats["seconds"])
