@@ -23,12 +23,12 @@ import os
 from typing import Optional, Sequence
 
 from albert_nb.errors import InputError
-from albert_nb.glue import InputExample
+from albert_nb.glue import InputExample, SplitReader
 
 _MISSING = object()
 
 
-class JsonClassificationProcessor:
+class JsonClassificationProcessor(SplitReader):
     """Reads `<data_dir>/<folder>/{train,dev,test}.json`, one JSON object per line.
 
     text_a_key / text_b_key / label_key name the fields; subclasses override `make_texts` when a
@@ -61,15 +61,6 @@ class JsonClassificationProcessor:
         self.last_dropped = 0
 
     # ---------------------------------------------------------------- public API (original names)
-    def get_train_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "train")
-
-    def get_dev_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "dev")
-
-    def get_test_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "test")
-
     def get_labels(self) -> list[str]:
         return list(self.labels)
 

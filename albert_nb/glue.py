@@ -87,7 +87,20 @@ class Layout:
         return max(needed, self.label + 1)
 
 
-class DataProcessor:
+class SplitReader:
+    """The original processors' three entry points, over one `get_examples(data_dir, split)`."""
+
+    def get_train_examples(self, data_dir) -> list[InputExample]:
+        return self.get_examples(data_dir, "train")
+
+    def get_dev_examples(self, data_dir) -> list[InputExample]:
+        return self.get_examples(data_dir, "dev")
+
+    def get_test_examples(self, data_dir) -> list[InputExample]:
+        return self.get_examples(data_dir, "test")
+
+
+class DataProcessor(SplitReader):
     """Base class: finds a split's file, reads its rows and turns each into an InputExample.
 
     Subclasses set `name`, `folder` (the sub-folder of data_dir, as in the official download),
@@ -102,15 +115,6 @@ class DataProcessor:
     last_skipped: int = 0          # rows dropped by the last read (only a tolerant reader drops any)
 
     # ---------------------------------------------------------------- public API (original names)
-    def get_train_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "train")
-
-    def get_dev_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "dev")
-
-    def get_test_examples(self, data_dir) -> list[InputExample]:
-        return self.get_examples(data_dir, "test")
-
     def get_labels(self) -> list:
         """The label list; regression tasks return [None] like the original (one output unit)."""
         return [None] if self.labels is None else list(self.labels)
