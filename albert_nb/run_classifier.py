@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from albert_nb import distribute
 from albert_nb.cli import command
 from albert_nb.finetuning import ClassifierOptions
 
@@ -71,13 +72,7 @@ def define_flags() -> None:
                          "Checkpoints to keep; 0 keeps all (model.ckpt-best is always kept).")
     flags.DEFINE_integer("iterations_per_loop", d["iterations_per_loop"],
                          "Steps per compiled loop call (the TPU loop size).")
-    flags.DEFINE_bool("use_tpu", d["use_tpu"], "Run on a TPU.")
-    flags.DEFINE_string("tpu_name", None, "Cloud TPU name or grpc:// address.")
-    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
-    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
-    flags.DEFINE_string("master", None, "TensorFlow master URL (TPU).")
-    flags.DEFINE_integer("num_tpu_cores", d["num_tpu_cores"],
-                         "TPU cores (TPUStrategy uses every core it finds).")
+    distribute.define_tpu_flags(d["num_tpu_cores"])
     flags.DEFINE_enum("optimizer", d["optimizer"], ["adamw", "lamb"], "Optimizer.")
     flags.DEFINE_string("export_dir", None, "Export the best model as a SavedModel here.")
     flags.DEFINE_float("threshold_to_export", d["threshold_to_export"],

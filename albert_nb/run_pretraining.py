@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from albert_nb import distribute
 from albert_nb.cli import command
 from albert_nb.pretraining import PretrainingOptions
 
@@ -58,15 +59,9 @@ def define_flags() -> None:
     flags.DEFINE_integer("iterations_per_loop", default["iterations_per_loop"],
                          "Steps per compiled loop call (the TPU loop size).")
     flags.DEFINE_integer("max_eval_steps", default["max_eval_steps"], "Maximum eval batches.")
-    flags.DEFINE_bool("use_tpu", default["use_tpu"], "Run on a TPU.")
     flags.DEFINE_bool("init_from_group0", default["init_from_group0"],
                       "Initialise every group's blocks from group 0 of the init checkpoint.")
-    flags.DEFINE_string("tpu_name", None, "Cloud TPU name or grpc:// address.")
-    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
-    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
-    flags.DEFINE_string("master", None, "TensorFlow master URL (TPU).")
-    flags.DEFINE_integer("num_tpu_cores", default["num_tpu_cores"],
-                         "TPU cores (TPUStrategy uses every core it finds).")
+    distribute.define_tpu_flags(default["num_tpu_cores"])
     flags.DEFINE_integer("masked_lm_budget", default["masked_lm_budget"],
                          "Online masking budget; not supported (broken in the original).")
     # Ours.
