@@ -9,39 +9,37 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from albert_nb._lazy import lazy_submodules  # noqa: E402  (after the environment is set)
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AlbertConfig": "albert_nb.config",
+    "AlbertConfig": "albert_nb.model.config",
     "InputError": "albert_nb.errors",
-    "AlbertModel": "albert_nb.modeling",
-    "AlbertForPretraining": "albert_nb.heads",
-    "AlbertForSequenceClassification": "albert_nb.heads",
-    "AlbertForTokenClassification": "albert_nb.heads",
-    "AlbertForQuestionAnswering": "albert_nb.heads",
-    "AlbertForQuestionAnsweringV2": "albert_nb.heads",
-    "AlbertForMultipleChoice": "albert_nb.heads",
-    "FullTokenizer": "albert_nb.tokenization",
-    "InputExample": "albert_nb.glue",
-    "get_task": "albert_nb.tasks",
-    "write_submission": "albert_nb.tasks",
+    "AlbertModel": "albert_nb.model.modeling",
+    "AlbertForPretraining": "albert_nb.model.heads",
+    "AlbertForSequenceClassification": "albert_nb.model.heads",
+    "AlbertForTokenClassification": "albert_nb.model.heads",
+    "AlbertForQuestionAnswering": "albert_nb.model.heads",
+    "AlbertForQuestionAnsweringV2": "albert_nb.model.heads",
+    "AlbertForMultipleChoice": "albert_nb.model.heads",
+    "FullTokenizer": "albert_nb.tokenizers.tokenization",
+    "InputExample": "albert_nb.tasks.glue",
+    "get_task": "albert_nb.tasks.registry",
+    "write_submission": "albert_nb.tasks.registry",
 }
-_PACKAGE_DIR = _os.path.dirname(__file__)
-_SUBMODULES = tuple(sorted(
-    name[:-3] for name in _os.listdir(_PACKAGE_DIR) if name.endswith(".py") and not name.startswith("_")))
 __all__ = sorted(_EXPORTS)
+_submodule, _submodules = lazy_submodules(__name__, __file__)
 
 
 def __getattr__(name):
     if name in _EXPORTS:
         value = getattr(_importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBMODULES:
-        value = _importlib.import_module(f"albert_nb.{name}")
     else:
-        raise AttributeError(f"module 'albert_nb' has no attribute {name!r}")
+        value = _submodule(name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_submodules()))

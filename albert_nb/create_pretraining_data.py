@@ -37,9 +37,9 @@ from array import array
 from albert_nb.cli import command
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_path
-from albert_nb.pretraining_data import (expand_input_files, instance_to_features,
+from albert_nb.pretraining.records import (expand_input_files, instance_to_features,
                                         serialize_features)
-from albert_nb.pretraining_instances import InstanceOptions, create_instances_from_document
+from albert_nb.pretraining.instances import InstanceOptions, create_instances_from_document
 
 DEFAULTS = dict(max_seq_length=512, ngram=3, max_predictions_per_seq=20, random_seed=12345,
                 dupe_factor=40, masked_lm_prob=0.15, short_seq_prob=0.1,
@@ -251,7 +251,7 @@ def _define_flags():
 def main(argv):
     from absl import flags, logging
 
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     FLAGS = flags.FLAGS
     if not FLAGS.spm_model_file and not FLAGS.vocab_file:

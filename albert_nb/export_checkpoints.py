@@ -8,7 +8,7 @@ Reads `albert_config.json` and the checkpoint (Google's TF1 names, or one of our
 checkpoints) and writes `<export_path>/model.ckpt-best.*` with Google's TF1 variable names,
 model weights only (no adam_m/adam_v/lamb slots, which triple a training checkpoint's size),
 plus a copy of `albert_config.json` and the tokenizer files so the output is a complete release
-directory that `albert_nb.checkpoints.load_pretrained` and the original's scripts both read.
+directory that `albert_nb.interop.checkpoints.load_pretrained` and the original's scripts both read.
 `--do_lower_case` is accepted as in the original (unused there too).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ def define_flags() -> None:
 
 def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-best") -> dict:
     """Load `albert_directory` and write its weights in Google's layout; returns a summary."""
-    from albert_nb import checkpoints
+    from albert_nb.interop import checkpoints
 
     loaded = checkpoints.load_pretrained(albert_directory, checkpoint_name=checkpoint_name)
     prefix = os.path.join(os.fspath(export_path), checkpoints.BEST_NAME)

@@ -5,7 +5,7 @@
 
 `--albert_directory` holds `albert_config.json`, the checkpoint (Google's TF1 names, or one of
 ours) and the tokenizer (`30k-clean.model`/`.vocab`, or `vocab_chinese.txt`). The module is a TF2
-SavedModel with the signatures tokens / mlm / sop / tokenization_info (see albert_nb.tfhub);
+SavedModel with the signatures tokens / mlm / sop / tokenization_info (see albert_nb.interop.tfhub);
 it is written to a temporary folder and renamed into place, so --export_path is never half
 written. `--use_einsum` is accepted for compatibility: our graph has no Einsum op either way.
 """
@@ -31,7 +31,7 @@ def define_flags() -> None:
 
 @command("export_to_tfhub", required=("albert_directory", "export_path"))
 def main(argv) -> None:
-    from albert_nb import tfhub
+    from albert_nb.interop import tfhub
 
     path = tfhub.export_directory(FLAGS.albert_directory, FLAGS.export_path,
                                   checkpoint_name=FLAGS.checkpoint_name,

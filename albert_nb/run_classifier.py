@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from albert_nb import distribute
+from albert_nb.training import distribute
 from albert_nb.cli import command
-from albert_nb.finetuning import ClassifierOptions
+from albert_nb.finetuning.trainer import ClassifierOptions
 
 FLAGS = flags.FLAGS
 
@@ -93,7 +93,7 @@ def define_flags() -> None:
 
 
 def options_from_flags() -> ClassifierOptions:
-    from albert_nb import finetuning
+    from albert_nb.finetuning import trainer as finetuning
 
     names = list(ClassifierOptions.__dataclass_fields__)
     opts = ClassifierOptions(**{n: getattr(FLAGS, n) for n in names})
@@ -108,7 +108,7 @@ def main(argv) -> None:
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)
-    from albert_nb import finetuning
+    from albert_nb.finetuning import trainer as finetuning
 
     opts = options_from_flags()
     result = finetuning.run(opts, show_progress=FLAGS.progress)

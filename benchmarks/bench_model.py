@@ -12,7 +12,7 @@ OpenMP threads cannot slow TF down). TensorFlow and torch both get --threads int
 Each measurement is the median of --reps timed runs after --warmup untimed ones, taken in
 interleaved rounds (each model once per round) so background load hits every model alike.
 
-Finally our forward FLOP/s (FLOPs counted analytically, `albert_nb.params.forward_flops`) is
+Finally our forward FLOP/s (FLOPs counted analytically, `albert_nb.model.params.forward_flops`) is
 compared with a large square matmul's FLOP/s in the same process: the fraction is how close the
 model runs to the machine's practical peak.
 """
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
 
     import albert_nb as an
     from albert_nb.io_utils import atomic_write_json
-    from albert_nb.params import forward_flops, training_step_flops
+    from albert_nb.model.params import forward_flops, training_step_flops
 
     config = an.AlbertConfig.from_preset("albert_base_v2").replace(num_hidden_layers=args.layers)
     ids, mask, seg = make_inputs(args.batch, args.seq, config.vocab_size)

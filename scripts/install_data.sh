@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the optional real-text packages that albert_nb.corpora reads at run time.
-# Nothing is committed to the repository; see albert_nb/corpora.py for sources and licences.
+# Install the optional real-text packages that albert_nb.corpora.loaders reads at run time.
+# Nothing is committed to the repository; see albert_nb/corpora/loaders.py for sources and licences.
 #
 #   bash scripts/install_data.sh            # into the active python (python -m pip)
 #   PYTHON=.venv/bin/python bash scripts/install_data.sh

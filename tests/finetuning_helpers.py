@@ -1,5 +1,5 @@
 """Shared set-up of the fine-tuning tests (built once per test session): a SentencePiece model
-trained on real English text (CPython's documentation, via albert_nb.corpora), a tiny ALBERT
+trained on real English text (CPython's documentation, via albert_nb.corpora.loaders), a tiny ALBERT
 config, and a Google-layout (TF1) checkpoint of a tiny pretraining model to start from."""
 import functools
 import os
@@ -11,8 +11,10 @@ MAX_POSITIONS = 128
 @functools.lru_cache(maxsize=None)
 def model_files() -> dict:
     import albert_nb as an
-    from albert_nb import checkpoints, corpora, vocab_training
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.interop import checkpoints
+    from albert_nb.corpora import loaders as corpora
+    from albert_nb.tokenizers import vocab_training
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     directory = tempfile.mkdtemp(prefix="albert_nb_finetuning_test_")
     sentences = [s for doc in corpora.python_docs() for s in doc]

@@ -1,6 +1,6 @@
 """Small real pretraining data shared by the pretraining tests (built once per test session).
 
-Real English text (CPython's language-reference topics via albert_nb.corpora), a SentencePiece
+Real English text (CPython's language-reference topics via albert_nb.corpora.loaders), a SentencePiece
 model trained on it, and TFRecords from create_pretraining_data: train and held-out documents.
 """
 import functools
@@ -13,9 +13,10 @@ SEQ, PREDS = 64, 10
 @functools.lru_cache(maxsize=None)
 def pretraining_files() -> dict:
     import albert_nb as an
-    from albert_nb import corpora, vocab_training
+    from albert_nb.corpora import loaders as corpora
+    from albert_nb.tokenizers import vocab_training
     from albert_nb import create_pretraining_data as cpd
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     directory = tempfile.mkdtemp(prefix="albert_nb_pretraining_test_")
     train_docs, held_docs = corpora.split_documents(corpora.python_docs(), 0.2, seed=0)

@@ -1,12 +1,12 @@
-"""The attention explorer: numbers (albert_nb.attention), figures (plots_attention), the widget UI."""
+"""The attention explorer: numbers (albert_nb.analysis.attention), figures (plots_attention), the widget UI."""
 import math
 
 import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import attention as att
-from albert_nb import plots_attention as plots
+from albert_nb.analysis import attention as att
+from albert_nb.plots import attention as plots
 from albert_nb.errors import InputError
 
 PAIR = ("The return statement leaves the current function call.",
@@ -15,7 +15,8 @@ PAIR = ("The return statement leaves the current function call.",
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
-    from albert_nb import corpora, vocab_training
+    from albert_nb.corpora import loaders as corpora
+    from albert_nb.tokenizers import vocab_training
 
     sentences = [s for doc in corpora.python_docs() for s in doc][:400]
     prefix = tmp_path_factory.mktemp("spm") / "attn"
@@ -211,7 +212,7 @@ def test_grid_similarity_compare_and_prediction_figures(pair_run, model, tokeniz
 
 # ------------------------------------------------------------------------- explorer
 def test_explorer_builds_headless_and_updates_in_place(model, tokenizer, config):
-    from albert_nb.attention_explorer import AttentionExplorer
+    from albert_nb.plots.explorer import AttentionExplorer
 
     other = an.AlbertForPretraining(config)
     ex = AttentionExplorer(model, tokenizer, *PAIR, compare_model=other, compare_label="other")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import checkpoints
+from albert_nb.interop import checkpoints
 from albert_nb.errors import InputError
 
 V, E, H, I, N_LABELS = 40, 8, 16, 32, 3
@@ -248,7 +248,7 @@ def test_albert_nb_checkpoint_and_pretraining_hook(fixture_ckpt, tmp_path):
     --init_checkpoint reaches this module for Google's format."""
     import tensorflow as tf
 
-    from albert_nb import pretraining
+    from albert_nb.pretraining import trainer as pretraining
 
     arrays, prefix = fixture_ckpt
     source = an.AlbertForPretraining(config())
@@ -274,7 +274,7 @@ def test_albert_nb_checkpoint_and_pretraining_hook(fixture_ckpt, tmp_path):
 # ------------------------------------------------------------------ release directories
 def write_spm(directory, vocab_size: int = 60) -> str:
     """A tiny SentencePiece model with ALBERT's recipe, trained on project-written sentences."""
-    from albert_nb import vocab_training
+    from albert_nb.tokenizers import vocab_training
 
     words = ["alpha", "beta", "gamma", "delta", "model", "layer", "token", "share", "weight", "block"]
     rng = np.random.default_rng(0)
@@ -292,7 +292,7 @@ def make_release(directory, arrays, vocab_size: int = V, slots: bool = True) -> 
 
 
 def test_load_pretrained_release_directory(tmp_path):
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     arrays = tf1_arrays(seed=1)
     directory = make_release(tmp_path / "albert_tiny", arrays)

@@ -3,9 +3,11 @@ import json
 
 import pytest
 
-from albert_nb import clue, paths
+from albert_nb import paths
+
+from albert_nb.tasks import clue
 from albert_nb.errors import InputError
-from albert_nb.tasks import get_task
+from albert_nb.tasks.registry import get_task
 
 CLUE = paths.data_dir() / "clue"
 

@@ -5,7 +5,13 @@ import zlib
 
 import pytest
 
-from albert_nb import corpora, rdata, sentences, wikitext
+from albert_nb.corpora import loaders as corpora
+
+from albert_nb.corpora import rdata
+
+from albert_nb.corpora import sentences
+
+from albert_nb.corpora import wikitext
 from albert_nb.errors import InputError
 
 

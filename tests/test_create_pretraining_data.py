@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from albert_nb import create_pretraining_data as cpd
-from albert_nb import masking, pretraining_data, vocab_training
+from albert_nb.pretraining import masking
+from albert_nb.pretraining import records as pretraining_data
+from albert_nb.tokenizers import vocab_training
 from albert_nb.errors import InputError
-from albert_nb.pretraining_instances import InstanceOptions, create_instances_from_document
-from albert_nb.tokenization import FullTokenizer
+from albert_nb.pretraining.instances import InstanceOptions, create_instances_from_document
+from albert_nb.tokenizers.tokenization import FullTokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,14 +6,16 @@ import os
 import numpy as np
 import pytest
 
-from albert_nb import finetuning, finetuning_data as fdata
+from albert_nb.finetuning import trainer as finetuning
+
+from albert_nb.finetuning import features as fdata
 from albert_nb.errors import InputError
-from albert_nb.glue import InputExample
+from albert_nb.tasks.glue import InputExample
 from finetuning_helpers import model_files, write_sst2
 
 
 def tokenizer():
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     return FullTokenizer(spm_model_file=model_files()["spm"])
 
@@ -261,7 +263,7 @@ def test_validation_errors(tmp_path):
 
 
 def test_figures_build():
-    from albert_nb import plots_finetuning as plots
+    from albert_nb.plots import finetuning as plots
 
     history = [{"step": 2, "loss": 0.7}, {"step": 4, "loss": 0.5}]
     evals = [{"global_step": 2, "eval_accuracy": 0.6}, {"global_step": 4, "eval_accuracy": 0.7}]

@@ -9,9 +9,11 @@ import os
 import numpy as np
 import pytest
 
-from albert_nb import glue, paths
+from albert_nb import paths
+
+from albert_nb.tasks import glue
 from albert_nb.errors import InputError
-from albert_nb.tasks import TASK_NAMES, get_task, write_submission
+from albert_nb.tasks.registry import TASK_NAMES, get_task, write_submission
 
 GLUE = paths.data_dir() / "glue"
 
@@ -97,7 +99,7 @@ def test_text_is_not_lowercased():
 
 def test_qqp_skips_malformed_rows_and_logs_count(caplog):
     processor = get_task("qqp").processor
-    with caplog.at_level(logging.WARNING, logger="albert_nb.glue"):
+    with caplog.at_level(logging.WARNING, logger="albert_nb.tasks.glue"):
         train = processor.get_train_examples(GLUE)
     assert processor.last_skipped == 2
     assert "skipped 2 malformed rows" in caplog.text

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import albert_nb as an  # noqa: E402
-from albert_nb import hf_interop  # noqa: E402
+from albert_nb.interop import hf as hf_interop
 from albert_nb.errors import InputError  # noqa: E402
 
 ATOL = 1e-5

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from albert_nb import metrics
+from albert_nb.tasks import metrics
 from albert_nb.errors import InputError
 
 Y = [0, 1, 1, 0]

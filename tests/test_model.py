@@ -6,7 +6,7 @@ import pytest
 
 import albert_nb as an
 from albert_nb.errors import InputError
-from albert_nb.presets import PRESETS
+from albert_nb.model.presets import PRESETS
 
 TINY = dict(vocab_size=100, embedding_size=16, hidden_size=32, num_attention_heads=4,
             intermediate_size=64, num_hidden_layers=3)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import optimization
+from albert_nb.training import optimization
 from albert_nb.errors import InputError
 
 EXCLUDE = ("LayerNorm", "layer_norm", "bias")

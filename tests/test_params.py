@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import params
+from albert_nb.model import params
 from albert_nb.errors import InputError
-from albert_nb.presets import RELEASED_PARAMETER_COUNTS
+from albert_nb.model.presets import RELEASED_PARAMETER_COUNTS
 
 
 def test_released_checkpoint_counts_exactly():
@@ -138,7 +138,7 @@ def test_forward_flops_match_the_matmuls_of_a_block():
 def test_architecture_figures_build_headless():
     import plotly.graph_objects as go
 
-    from albert_nb import plots_architecture as plots
+    from albert_nb.plots import architecture as plots
 
     cfg = an.AlbertConfig.from_preset("albert_base_v2")
     figures = {
@@ -161,7 +161,7 @@ def test_architecture_figures_build_headless():
 
 
 def test_forward_shape_trace_replays_the_model_exactly():
-    from albert_nb import plots_architecture as plots
+    from albert_nb.plots import architecture as plots
 
     cfg = an.AlbertConfig(vocab_size=90, embedding_size=8, hidden_size=24, num_attention_heads=3,
                           intermediate_size=40, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2)

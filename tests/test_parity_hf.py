@@ -2,7 +2,7 @@
 
 The weights go across through `copy_hf_weights` below, written here on purpose: this test checks
 the *model* (embeddings, factorized projection, the shared-block schedule, masking, pooler),
-independently of the checkpoint loaders in `albert_nb.hf_interop` / `albert_nb.checkpoints`.
+independently of the checkpoint loaders in `albert_nb.interop.hf` / `albert_nb.interop.checkpoints`.
 
 Mapping of outputs (HF v5 records outputs with forward hooks):
 - `hidden_states`: HF hooks the *input* of the first `AlbertLayer` (that is, the embeddings after
@@ -25,7 +25,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     pytest.skip(f"torch/transformers not importable ({err})", allow_module_level=True)
 
 import albert_nb as an
-from albert_nb.layers import activation
+from albert_nb.model.layers import activation
 
 ATOL = 1e-5
 
@@ -181,7 +181,7 @@ def test_activation_names_map_to_hugging_face():
 
 def test_parameter_counts_match_hugging_face():
     """Same architecture, same count: a base-width HF model and ours hold equally many parameters."""
-    from albert_nb.params import count_parameters
+    from albert_nb.model.params import count_parameters
 
     config = an.AlbertConfig(**dict(BASE_WIDTHS, vocab_size=30000), num_hidden_layers=12)
     hf = transformers.AlbertModel(transformers.AlbertConfig(**config.to_hf_dict()))

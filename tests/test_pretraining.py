@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import distribute, plots_pretraining, pretraining, tiny_pretrained
+from albert_nb.training import distribute
+from albert_nb.plots import pretraining as plots_pretraining
+from albert_nb.pretraining import trainer as pretraining
+from albert_nb.pretraining import tiny as tiny_pretrained
 from albert_nb.errors import InputError
 from pretraining_helpers import PREDS, SEQ, pretraining_files
 
@@ -183,7 +186,7 @@ def test_smoke_artifact_layout(tmp_path, monkeypatch):
     summary = json.loads((directory / tiny_pretrained.MARKER).read_text())
     assert summary["smoke"] is True and summary["held_out"]["global_step"] == 20
     assert 0 < summary["mlm_baseline"]["accuracy"] < 1
-    from albert_nb.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     tok = FullTokenizer.from_directory(directory)
     assert tok.vocab_size == an.AlbertConfig.from_json_file(directory).vocab_size
@@ -202,7 +205,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, sys.argv[1])
 from pretraining_helpers import pretraining_files, SEQ, PREDS
-from albert_nb import distribute, pretraining
+from albert_nb.training import distribute
+from albert_nb.pretraining import trainer as pretraining
 distribute.select_strategy = lambda *a, **k: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 f = pretraining_files()
 def opts(out):

@@ -61,7 +61,7 @@ def read_eval_blocks(path):
 
 
 def test_readme_mnli_command_end_to_end(tmp_path):
-    from albert_nb.glue import MnliProcessor
+    from albert_nb.tasks.glue import MnliProcessor
 
     files = model_files()
     out = str(tmp_path / "mnli")
@@ -137,7 +137,8 @@ def test_readme_mnli_command_end_to_end(tmp_path):
 
 def test_hub_module_handle_replaces_config_checkpoint_and_tokenizer(tmp_path):
     import albert_nb as an
-    from albert_nb import finetuning, tfhub
+    from albert_nb.finetuning import trainer as finetuning
+    from albert_nb.interop import tfhub
 
     files = model_files()
     config = an.AlbertConfig.from_json_file(files["config"])

@@ -27,7 +27,7 @@ def test_readme_command_end_to_end(tmp_path):
     import tensorflow as tf
 
     import albert_nb as an
-    from albert_nb import pretraining
+    from albert_nb.pretraining import trainer as pretraining
 
     files = pretraining_files()
     records = tmp_path / "docs.tfrecord"

@@ -9,9 +9,11 @@ import tarfile
 
 import pytest
 
-from albert_nb import paths, sentiment_data as sd
+from albert_nb import paths
+
+from albert_nb.tasks import sentiment as sd
 from albert_nb.errors import InputError
-from albert_nb.tasks import get_task
+from albert_nb.tasks.registry import get_task
 
 
 def _fake_sdist(path, rows: str):

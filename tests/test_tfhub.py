@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import albert_nb as an
-from albert_nb import checkpoints, tfhub
+from albert_nb.interop import checkpoints
+from albert_nb.interop import tfhub
 from albert_nb.errors import InputError
 from test_checkpoints import CONFIG, assign_directly, make_release, tf1_arrays
 

@@ -3,9 +3,13 @@ import os
 
 import pytest
 
-from albert_nb import tokenization, vocab_training, wordpiece
+from albert_nb.tokenizers import tokenization
+
+from albert_nb.tokenizers import vocab_training
+
+from albert_nb.tokenizers import wordpiece
 from albert_nb.errors import InputError
-from albert_nb.tokenization import FullTokenizer, preprocess_text
+from albert_nb.tokenizers.tokenization import FullTokenizer, preprocess_text
 
 
 def _english_sentences():

@@ -1,0 +1,195 @@
+"""`AlbertConfig`: the original `albert_config.json`, as a small dataclass.
+
+Field names and defaults are the original's (defaults describe xxlarge, except the vocabulary),
+so a released `albert_config.json` loads without translation. Keys we do not model
+(`net_structure_type`, `gap_size`, `layers_to_keep`, ...) are kept in `extra` and written back,
+so a load -> save round trip never loses anything. Hugging Face `config.json` files are read and
+written by `from_hf_dict` / `to_hf_dict`, which translate the activation names (see ACTIVATIONS).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from albert_nb.errors import InputError
+from albert_nb.io_utils import atomic_write_text
+
+# Our activation names. "gelu" is the tanh approximation, because that is what the original's
+# "gelu" computes (Hugging Face calls it "gelu_new"); "gelu_exact" is the erf form.
+ACTIVATIONS = ("gelu", "gelu_exact", "relu", "tanh", "linear")
+_HF_TO_OURS = {
+    "gelu_new": "gelu",
+    "gelu_pytorch_tanh": "gelu",
+    "gelu_fast": "gelu",
+    "gelu": "gelu_exact",
+    "relu": "relu",
+    "tanh": "tanh",
+    "linear": "linear",
+}
+_OURS_TO_HF = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu", "tanh": "tanh", "linear": "linear"}
+
+
+@dataclasses.dataclass
+class AlbertConfig:
+    vocab_size: int
+    embedding_size: int = 128
+    hidden_size: int = 4096
+    num_hidden_layers: int = 12
+    num_hidden_groups: int = 1
+    num_attention_heads: int = 64
+    intermediate_size: int = 16384
+    inner_group_num: int = 1
+    down_scale_factor: int = 1
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    # Not in the original JSON (the original hard-codes these); written only when non-default.
+    layer_norm_eps: float = 1e-12
+    classifier_dropout_prob: float = 0.1
+    # Unknown keys from the file, preserved verbatim for round trips.
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                     "num_hidden_groups", "num_attention_heads", "intermediate_size",
+                     "inner_group_num", "max_position_embeddings", "type_vocab_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"AlbertConfig.{name} = {value!r}: expected a positive integer")
+        if self.hidden_size % self.num_attention_heads:
+            raise InputError(
+                f"AlbertConfig.hidden_size = {self.hidden_size} is not divisible by "
+                f"num_attention_heads = {self.num_attention_heads}")
+        if self.num_hidden_groups > self.num_hidden_layers:
+            raise InputError(
+                f"AlbertConfig.num_hidden_groups = {self.num_hidden_groups} exceeds "
+                f"num_hidden_layers = {self.num_hidden_layers}")
+        if self.hidden_act not in ACTIVATIONS:
+            raise InputError(f"AlbertConfig.hidden_act = {self.hidden_act!r}: expected one of {ACTIVATIONS}")
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) < 1.0:
+                raise InputError(f"AlbertConfig.{name} = {value!r}: expected a probability in [0, 1)")
+
+    # ------------------------------------------------------------ derived sizes
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @property
+    def num_distinct_blocks(self) -> int:
+        """How many transformer blocks own parameters (the rest of the depth reuses them)."""
+        return self.num_hidden_groups * self.inner_group_num
+
+    def group_of_layer(self, layer_index: int) -> int:
+        """The original's rule: layer l runs group int(l * G / L)."""
+        return int(layer_index / self.num_hidden_layers * self.num_hidden_groups)
+
+    # ------------------------------------------------------------- conversion
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "AlbertConfig":
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        if "vocab_size" not in data:
+            raise InputError(f"{source}: missing required key 'vocab_size'")
+        known = set(cls.field_names())
+        kwargs = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known and k != "extra"}
+        if kwargs.get("hidden_act") is None or kwargs.get("hidden_act") == "":
+            kwargs["hidden_act"] = "linear" if "hidden_act" in data else "gelu"
+        for key in ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range",
+                    "layer_norm_eps", "classifier_dropout_prob"):
+            if key in kwargs:
+                kwargs[key] = float(kwargs[key])
+        try:
+            return cls(**kwargs, extra=extra)
+        except InputError as err:
+            raise InputError(f"{source}: {err}") from None
+        except TypeError as err:
+            raise InputError(f"{source}: {err}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The original JSON's keys (plus preserved extras); our additions only when changed."""
+        data = {name: getattr(self, name) for name in self.field_names()}
+        if data["layer_norm_eps"] == 1e-12:
+            del data["layer_norm_eps"]
+        if data["classifier_dropout_prob"] == 0.1:
+            del data["classifier_dropout_prob"]
+        data.update(self.extra)
+        return data
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json_file(cls, path) -> "AlbertConfig":
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "albert_config.json")
+        if not os.path.isfile(path):
+            raise InputError(f"config file not found: {path!r} (expected an albert_config.json)")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        if data.get("model_type") == "albert" or "architectures" in data:
+            return cls.from_hf_dict(data, source=path)
+        return cls.from_dict(data, source=path)
+
+    def to_json_file(self, path) -> None:
+        atomic_write_text(path, self.to_json_string())
+
+    def replace(self, **changes) -> "AlbertConfig":
+        """A copy with some fields changed (e.g. a smaller vocabulary, dropout off)."""
+        unknown = set(changes) - set(self.field_names())
+        if unknown:
+            raise InputError(f"AlbertConfig.replace: unknown field(s) {sorted(unknown)}")
+        return dataclasses.replace(self, **changes, extra=dict(self.extra))
+
+    # ----------------------------------------------------------- Hugging Face
+    @classmethod
+    def from_hf_dict(cls, data: dict[str, Any], source: str = "config.json") -> "AlbertConfig":
+        data = dict(data)
+        act = data.get("hidden_act", "gelu_new")
+        if act not in _HF_TO_OURS:
+            raise InputError(f"{source}: hidden_act {act!r} is not an activation ALBERT uses "
+                             f"(expected one of {sorted(_HF_TO_OURS)})")
+        data["hidden_act"] = _HF_TO_OURS[act]
+        return cls.from_dict(data, source=source)
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.field_names()}
+        data.update({k: v for k, v in self.extra.items() if k not in ("architectures", "model_type")})
+        data["hidden_act"] = _OURS_TO_HF[self.hidden_act]
+        data["model_type"] = "albert"
+        data.setdefault("architectures", self.extra.get("architectures", ["AlbertForPreTraining"]))
+        data.setdefault("pad_token_id", 0)
+        data.setdefault("bos_token_id", 2)
+        data.setdefault("eos_token_id", 3)
+        return data
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def from_preset(cls, name: str) -> "AlbertConfig":
+        from albert_nb.model.presets import PRESETS
+
+        key = name.lower().replace("-", "_")
+        if key not in PRESETS:
+            raise InputError(f"unknown preset {name!r}: expected one of {sorted(PRESETS)}")
+        return cls.from_dict(dict(PRESETS[key]), source=f"preset {name!r}")
