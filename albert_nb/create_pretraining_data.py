@@ -59,13 +59,22 @@ def _start_table(tokenizer) -> bytes:
                  for i in range(tokenizer.vocab_size))
 
 
-def _iter_lines(path: str):
-    """(line_number, text) of a UTF-8 file, streamed; bad bytes -> InputError with offsets."""
+INPUT_FILE_MODES = ("r", "rb")
+
+
+def _iter_lines(path: str, input_file_mode: str = "r"):
+    """(line_number, text) of a UTF-8 file, streamed.
+
+    `input_file_mode` is the original's: "r" reads text, so bad UTF-8 is an error (here an
+    InputError with line and byte offset); "rb" reads bytes and decodes them the way the
+    original's `convert_to_unicode` does, dropping bytes that are not UTF-8.
+    """
     offset = 0
+    errors = "ignore" if input_file_mode == "rb" else "strict"
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8", errors)
             except UnicodeDecodeError as err:
                 raise InputError(f"input_file {path!r} is not valid UTF-8: line {number}, "
                                  f"byte offset {offset + err.start} (byte "
@@ -74,13 +83,16 @@ def _iter_lines(path: str):
             yield number, text
 
 
-def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: bool = False):
+def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: bool = False,
+                   input_file_mode: str = "r"):
     """Tokenise input files into documents: lists of `(ids array('i'), starts bytes)`.
 
     `segmenter` (WordPiece only): a callable text -> list of words (e.g. jieba.lcut) for
     Chinese whole-word masking; every piece after a word's first counts as a continuation.
     Without one, each CJK character is its own word (the basic tokenizer isolates them).
     """
+    if input_file_mode not in INPUT_FILE_MODES:
+        raise InputError(f"--input_file_mode={input_file_mode!r}; expected 'r' or 'rb'")
     if segmenter is not None and tokenizer.is_sentencepiece:
         raise InputError("segmenter is only supported with a WordPiece vocab_file tokenizer")
     files = expand_input_files(input_files)
@@ -90,7 +102,7 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
                     enabled=show_progress, unit="B")
     for path in files:
         documents.append([])  # every file starts a new document
-        for _, line in _iter_lines(path):
+        for _, line in _iter_lines(path, input_file_mode):
             bar.update(len(line.encode("utf-8")))
             text = tokenizer.preprocess(line)
             if not text:
@@ -122,8 +134,8 @@ def validate_options(options: InstanceOptions, dupe_factor: int) -> None:
                          "[CLS] A [SEP] B [SEP] needs at least 5")
     if options.max_predictions_per_seq < 1:
         raise InputError(f"--max_predictions_per_seq={options.max_predictions_per_seq}; expected >= 1")
-    if not 0.0 < options.masked_lm_prob <= 1.0:
-        raise InputError(f"--masked_lm_prob={options.masked_lm_prob}; expected in (0, 1]")
+    if not 0.0 <= options.masked_lm_prob <= 1.0:
+        raise InputError(f"--masked_lm_prob={options.masked_lm_prob}; expected in [0, 1]")
     if not 0.0 <= options.short_seq_prob <= 1.0:
         raise InputError(f"--short_seq_prob={options.short_seq_prob}; expected in [0, 1]")
     if options.ngram < 1:
@@ -141,7 +153,8 @@ def iter_instances(documents, tokenizer, options: InstanceOptions, rng: random.R
 
 
 def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_factor: int = 40,
-        show_progress: bool = True, segmenter=None, documents=None, **option_kwargs) -> dict:
+        show_progress: bool = True, segmenter=None, documents=None, input_file_mode: str = "r",
+        **option_kwargs) -> dict:
     """Create pretraining TFRecords; returns statistics.
 
     `option_kwargs`: the InstanceOptions fields (max_seq_length, short_seq_prob, masked_lm_prob,
@@ -162,7 +175,7 @@ def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_
     started = time.time()
     if documents is None:
         documents = read_documents(input_files, tokenizer, segmenter=segmenter,
-                                   show_progress=show_progress)
+                                   show_progress=show_progress, input_file_mode=input_file_mode)
     rng = random.Random(random_seed)
     documents = list(documents)
     rng.shuffle(documents)
@@ -227,8 +240,9 @@ def _define_flags():
     flags.DEFINE_string("output_file", None, "Output TFRecord file(s), comma-separated.")
     flags.DEFINE_string("vocab_file", None, "WordPiece vocab (ignored with --spm_model_file).")
     flags.DEFINE_string("spm_model_file", None, "SentencePiece model (e.g. 30k-clean.model).")
-    flags.DEFINE_string("input_file_mode", "r", "Kept for compatibility ('r' or 'rb'); input is "
-                        "always read as bytes and decoded as strict UTF-8.")
+    flags.DEFINE_string("input_file_mode", "r", "How input is read, as the original: 'r' text "
+                        "(bad UTF-8 is an error naming line and byte), 'rb' bytes decoded as "
+                        "UTF-8 with undecodable bytes dropped.")
     flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (uncased models).")
     flags.DEFINE_bool("do_whole_word_mask", True, "Mask whole words, not single pieces.")
     flags.DEFINE_bool("do_permutation", False, "Also permute a second n-gram set.")
@@ -256,13 +270,12 @@ def main(argv):
     FLAGS = flags.FLAGS
     if not FLAGS.spm_model_file and not FLAGS.vocab_file:
         raise InputError("--vocab_file (WordPiece) or --spm_model_file (SentencePiece) is required")
-    if FLAGS.input_file_mode not in ("r", "rb"):
-        raise InputError(f"--input_file_mode={FLAGS.input_file_mode!r}; expected 'r' or 'rb'")
     tokenizer = FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
                               spm_model_file=FLAGS.spm_model_file)
     stats = run(FLAGS.input_file, FLAGS.output_file, tokenizer,
                 random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor,
-                show_progress=FLAGS.progress, max_seq_length=FLAGS.max_seq_length,
+                show_progress=FLAGS.progress, input_file_mode=FLAGS.input_file_mode,
+                max_seq_length=FLAGS.max_seq_length,
                 short_seq_prob=FLAGS.short_seq_prob, masked_lm_prob=FLAGS.masked_lm_prob,
                 max_predictions_per_seq=FLAGS.max_predictions_per_seq, ngram=FLAGS.ngram,
                 favor_shorter_ngram=FLAGS.favor_shorter_ngram,

@@ -2,14 +2,21 @@
 export_checkpoints.py).
 
     python -m albert_nb.export_checkpoints --albert_directory=albert_base \
-        --export_path=/tmp/albert_base_clean --checkpoint_name=model.ckpt-best
+        --export_path=release/model.ckpt-best --checkpoint_name=model.ckpt-best
 
 Reads `albert_config.json` and the checkpoint (Google's TF1 names, or one of our training
-checkpoints) and writes `<export_path>/model.ckpt-best.*` with Google's TF1 variable names,
-model weights only (no adam_m/adam_v/lamb slots, which triple a training checkpoint's size),
-plus a copy of `albert_config.json` and the tokenizer files so the output is a complete release
-directory that `albert_nb.interop.checkpoints.load_pretrained` and the original's scripts both read.
-`--do_lower_case` is accepted as in the original (unused there too).
+checkpoints). `--export_path` is a checkpoint *prefix*, as the original's `Saver.save` takes it:
+the output is `<export_path>.index`, `<export_path>.data-00000-of-00001` and a `checkpoint` file
+in the prefix's folder naming it, with Google's TF1 variable names, model weights only (no
+adam_m/adam_v/lamb slots, which triple a training checkpoint's size) and a `global_step` of 0
+(the original saves a fresh step variable). The original also writes a `.meta` graph; a
+TF2 program has no TF1 graph to write, and nothing reads it for a checkpoint.
+
+Ours: `--copy_release_files` (default on) also puts `albert_config.json` and the tokenizer files
+next to the prefix, so the folder is a complete release that `load_pretrained` and the original's
+scripts read; a different file of the same name already there is left alone (and reported).
+`--nocopy_release_files` writes exactly what the original writes. `--do_lower_case` is accepted
+as in the original (unused there too).
 """
 from __future__ import annotations
 
@@ -18,34 +25,71 @@ import os
 from absl import app, flags
 
 from albert_nb.cli import command
+from albert_nb.errors import InputError
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
     flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory.")
-    flags.DEFINE_string("export_path", None, "Directory the clean checkpoint is written to.")
+    flags.DEFINE_string("export_path", None, "Checkpoint prefix to write, e.g. "
+                        "release/model.ckpt-best (-> .index, .data-*, and a `checkpoint` file).")
     flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
     flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility (unused, as the original).")
+    flags.DEFINE_bool("copy_release_files", True, "Ours: also copy albert_config.json and the "
+                      "tokenizer next to the prefix (never over a different file).")
 
 
-def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-best") -> dict:
-    """Load `albert_directory` and write its weights in Google's layout; returns a summary."""
+def write_checkpoint_state(prefix: str) -> str:
+    """The `checkpoint` file TF1's Saver writes beside a save: it names `prefix` (relative to its
+    folder) as the latest; checkpoints it already listed stay listed. Written atomically."""
+    import tensorflow as tf
+    from google.protobuf import text_format
+
+    from albert_nb.io_utils import atomic_write_text
+
+    directory = os.path.dirname(os.path.abspath(prefix))
+    name = os.path.basename(prefix)
+    state = tf.train.get_checkpoint_state(directory)
+    listed = [os.path.relpath(p, directory) if os.path.isabs(p) else p
+              for p in (state.all_model_checkpoint_paths if state else [])]
+    proto = tf.compat.v1.train.generate_checkpoint_state_proto(  # TF2 keeps it under v1 only
+        directory, name, all_model_checkpoint_paths=[p for p in listed if p != name] + [name])
+    path = os.path.join(directory, "checkpoint")
+    atomic_write_text(path, text_format.MessageToString(proto))
+    return path
+
+
+def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-best",
+           copy_release_files: bool = True) -> dict:
+    """Load `albert_directory` and write its weights in Google's layout under the prefix
+    `export_path`; returns a summary."""
     from albert_nb.interop import checkpoints
 
+    prefix = os.fspath(export_path)
+    if os.path.isdir(prefix) or prefix.endswith(os.sep) or not os.path.basename(prefix):
+        raise InputError(f"--export_path={prefix!r} is a directory; it is a checkpoint prefix, as "
+                         f"in the original: e.g. {os.path.join(prefix, checkpoints.BEST_NAME)}")
     loaded = checkpoints.load_pretrained(albert_directory, checkpoint_name=checkpoint_name)
-    prefix = os.path.join(os.fspath(export_path), checkpoints.BEST_NAME)
-    checkpoints.save_tf1_checkpoint(loaded.model, prefix, global_step=loaded.report.global_step)
-    copied = checkpoints.copy_release_files(albert_directory, export_path, loaded.tokenizer)
-    return {"prefix": prefix, "weights": len(loaded.report.loaded),
-            "dropped": len(loaded.report.skipped), "copied": copied}
+    checkpoints.save_tf1_checkpoint(loaded.model, prefix, global_step=0)
+    state = write_checkpoint_state(prefix)
+    copied, kept = [], []
+    if copy_release_files:
+        copied = checkpoints.copy_release_files(
+            albert_directory, os.path.dirname(os.path.abspath(prefix)), loaded.tokenizer,
+            overwrite=False, kept=kept)
+    return {"prefix": prefix, "checkpoint_state": state, "weights": len(loaded.report.loaded),
+            "dropped": len(loaded.report.skipped), "copied": copied, "kept": kept}
 
 
 @command("export_checkpoints", required=("albert_directory", "export_path"))
 def main(argv) -> None:
-    out = export(FLAGS.albert_directory, FLAGS.export_path, FLAGS.checkpoint_name)
-    print(f"wrote {out['prefix']} ({out['weights']} weights; dropped {out['dropped']} optimizer/"
-          f"step entries); copied {', '.join(out['copied'])}")
+    out = export(FLAGS.albert_directory, FLAGS.export_path, FLAGS.checkpoint_name,
+                 FLAGS.copy_release_files)
+    print(f"wrote {out['prefix']}.index/.data-* and {out['checkpoint_state']} ({out['weights']} "
+          f"weights; dropped {out['dropped']} optimizer/step entries)"
+          + (f"; copied {', '.join(out['copied'])}" if out["copied"] else "")
+          + (f"; kept the different {', '.join(out['kept'])} already there" if out["kept"] else ""))
 
 
 def cli() -> None:

@@ -329,13 +329,43 @@ def test_export_checkpoints_drops_slots_and_keeps_outputs(tmp_path):
     from albert_nb import export_checkpoints
 
     source = make_release(tmp_path / "trained", tf1_arrays(seed=2))
-    out = export_checkpoints.export(source, tmp_path / "clean")
+    out = export_checkpoints.export(source, tmp_path / "clean" / "model.ckpt-best")
     names = {n for n, _ in tf.train.list_variables(out["prefix"])}
     assert not any("adam" in n for n in names) and "bert/embeddings/word_embeddings" in names
     assert {"albert_config.json", "30k-clean.model", "30k-clean.vocab"} <= set(os.listdir(tmp_path / "clean"))
     a = checkpoints.load_pretrained(source).model
     b = checkpoints.load_pretrained(tmp_path / "clean").model
     np.testing.assert_array_equal(outputs(a)["mlm_logits"], outputs(b)["mlm_logits"])
+
+
+def test_export_checkpoints_export_path_is_a_prefix_as_the_original(tmp_path):
+    """The original's Saver.save(sess, export_path): <prefix>.index, <prefix>.data-*, and a
+    `checkpoint` file in the prefix's folder naming it; global_step is a fresh 0."""
+    import tensorflow as tf
+
+    from albert_nb import export_checkpoints
+
+    source = make_release(tmp_path / "trained", tf1_arrays(seed=3))
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "albert_config.json").write_text("{}\n")  # the user's own file: never replaced
+    out = export_checkpoints.export(source, target / "albert_clean", copy_release_files=True)
+    files = set(os.listdir(target))
+    assert {"albert_clean.index", "albert_clean.data-00000-of-00001", "checkpoint"} <= files
+    assert not any(f.startswith("model.ckpt") for f in files)
+    assert (target / "albert_config.json").read_text() == "{}\n" and out["kept"] == ["albert_config.json"]
+    assert "30k-clean.model" in out["copied"]
+    state = tf.train.get_checkpoint_state(str(target))
+    assert state.model_checkpoint_path == str(target / "albert_clean")
+    assert tf.train.latest_checkpoint(str(target)) == str(target / "albert_clean")
+    assert int(tf.train.load_checkpoint(out["prefix"]).get_tensor("global_step")) == 0
+    # a second export into the same folder becomes the latest; the first stays listed
+    export_checkpoints.export(source, target / "second", copy_release_files=False)
+    state = tf.train.get_checkpoint_state(str(target))
+    assert state.model_checkpoint_path == str(target / "second")
+    assert list(state.all_model_checkpoint_paths) == [str(target / "albert_clean"), str(target / "second")]
+    with pytest.raises(InputError, match=r"is a directory; it is a checkpoint prefix.*model.ckpt-best"):
+        export_checkpoints.export(source, target)
 
 
 def test_export_checkpoints_cli_bad_directory(tmp_path):

@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_path, atomic_write_json
 
-FEATURE_FORMAT = 1  # bump when the record layout or conversion rule changes (invalidates caches)
+FEATURE_FORMAT = 2  # bump when the record layout or conversion rule changes (invalidates caches)
 
 
 @dataclasses.dataclass
@@ -60,14 +60,16 @@ def convert_example(example, label_map: dict | None, max_seq_length: int, tokeni
         raise InputError(f"--max_seq_length={max_seq_length}: expected at least 3 ([CLS] a [SEP])")
     tokens_a = tokenizer.tokenize(tokenizer.preprocess(example.text_a))
     tokens_b = tokenizer.tokenize(tokenizer.preprocess(example.text_b)) if example.text_b else None
-    if tokens_b is not None:
+    # A text_b that tokenises to nothing (whitespace, characters the tokenizer drops) makes a
+    # single-sentence example, as in the original: no second [SEP], no segment 1.
+    if tokens_b:
         truncate_seq_pair(tokens_a, tokens_b, max_seq_length - 3)          # [CLS] a [SEP] b [SEP]
     else:
         tokens_a = tokens_a[: max_seq_length - 2]                           # [CLS] a [SEP]
     cls, sep = tokenizer.special_tokens["cls"], tokenizer.special_tokens["sep"]
     tokens = [cls, *tokens_a, sep]
     segment_ids = [0] * len(tokens)
-    if tokens_b is not None:
+    if tokens_b:
         tokens += [*tokens_b, sep]
         segment_ids += [1] * (len(tokens_b) + 1)
     return InputFeatures(tokenizer.convert_tokens_to_ids(tokens), segment_ids,

@@ -465,8 +465,13 @@ def load_pretrained(directory, checkpoint_name: str | None = None, head: str = "
 TOKENIZER_FILES = ("30k-clean.model", "30k-clean.vocab", "vocab_chinese.txt", "vocab.txt")
 
 
-def copy_release_files(source_dir, target_dir, tokenizer=None) -> list[str]:
-    """Copy albert_config.json and the tokenizer files, atomically; returns the names copied."""
+def copy_release_files(source_dir, target_dir, tokenizer=None, overwrite: bool = True,
+                       kept: list | None = None) -> list[str]:
+    """Copy albert_config.json and the tokenizer files, atomically; returns the names copied.
+
+    overwrite=False leaves a *different* file of the same name in target_dir alone (its name is
+    appended to `kept`); an identical one counts as copied.
+    """
     from albert_nb.io_utils import atomic_write_bytes
 
     copied = []
@@ -479,6 +484,13 @@ def copy_release_files(source_dir, target_dir, tokenizer=None) -> list[str]:
         if os.path.isfile(src) and os.path.basename(src) not in copied:
             if os.path.abspath(src) != os.path.abspath(dst):
                 with open(src, "rb") as handle:
-                    atomic_write_bytes(dst, handle.read())
+                    data = handle.read()
+                if not overwrite and os.path.isfile(dst):
+                    with open(dst, "rb") as handle:
+                        if handle.read() != data:
+                            if kept is not None:
+                                kept.append(os.path.basename(dst))
+                            continue
+                atomic_write_bytes(dst, data)
             copied.append(os.path.basename(src))
     return copied

@@ -55,6 +55,8 @@ class AlbertConfig:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.hidden_act, str):  # the original lower-cases it: "GELU" is gelu
+            self.hidden_act = self.hidden_act.lower()
         self.validate()
 
     # ------------------------------------------------------------------ checks

@@ -7,13 +7,17 @@ Given one sequence `[CLS] A [SEP] B [SEP]` (as ids plus word-start flags):
 2. Budget: `num_to_predict = min(max_predictions_per_seq, max(1, round(len * masked_lm_prob)))`.
 3. Visit the units in a random order. At each start unit draw an n-gram length n in
    1..`ngram` with p(n) proportional to 1/n (6/11, 3/11, 2/11 for ngram=3), or to 1/(ngram+1-n)
-   when `favor_shorter_ngram` is False. Only lengths that fit before the sequence end are
-   eligible (probabilities renormalised). Shrink n while the n-gram would exceed the budget;
-   skip it if it still does or if it overlaps what is already chosen.
+   when `favor_shorter_ngram` is False, always over all of 1..`ngram` as the original does:
+   near the end of the sequence the n-gram is simply cut at the last unit (so the last units
+   start long n-grams less often than a renormalised draw would make them). Shrink n while the
+   n-gram would exceed the budget; skip it if it still does or if it overlaps what is already
+   chosen.
 4. Each chosen *token* independently: 80% -> [MASK], 10% kept, 10% a uniformly random id
    from the whole vocabulary.
 5. `do_permutation`: choose a second, disjoint set the same way and shuffle its tokens among
    themselves; those positions are predicted too (so up to 2x the budget).
+
+`masked_lm_prob=0` masks nothing (no permutation either), as the original.
 
 All randomness comes from the `random.Random` passed in: same seed, same masks. (The
 original draws n from numpy's *global* RNG, which `random_seed` does not control.)
@@ -70,8 +74,7 @@ def choose_ngrams(units, budget: int, covered: set, rng: random.Random, probs) -
     for start in order:
         if total >= budget:
             break
-        fits = min(len(lengths), len(units) - start)
-        n = rng.choices(lengths[:fits], weights=probs[:fits])[0]
+        n = rng.choices(lengths, weights=probs)[0]  # the slice below shrinks near the end
         positions = [p for unit in units[start:start + n] for p in unit]
         while n > 1 and total + len(positions) > budget:
             n -= 1
@@ -97,6 +100,9 @@ def create_masked_lm_predictions(input_ids, is_special, is_start, rng: random.Ra
     units = word_units(is_special, is_start, do_whole_word_mask)
     budget = min(max_predictions_per_seq, max(1, int(round(len(input_ids) * masked_lm_prob))))
     probs = ngram_probabilities(ngram, favor_shorter_ngram)
+    if masked_lm_prob == 0:  # the original returns before any selection
+        return MaskedSequence(input_ids=input_ids, token_boundary=token_boundary,
+                              masked_lm_positions=[], masked_lm_ids=[])
 
     covered: set = set()
     output = list(input_ids)

@@ -28,9 +28,12 @@ from albert_nb.errors import InputError
 
 SPIECE_UNDERLINE = "\u2581"  # "▁": SentencePiece's word-start marker
 
-# Punctuation that counts as its own word for whole-word masking. The original adds "€" and
-# "£" as UTF-8 *bytes*, which never equal a str piece under Python 3; here they are str.
-_SP_WORD_PUNCT = frozenset('!"#$%&\'()*+,-./:;?@[\\]^_`{|}~') | {"\u20ac", "\u00a3"}
+# Punctuation that may sit inside an English piece without making it a word start (whole-word
+# masking), exactly the set the original's rule works with under Python 3: ASCII punctuation
+# *without* the apostrophe (its string literal has \" where \' was meant), so a piece holding
+# "'" ("'s", "n't", "a'b") starts a word of its own. The original also adds "€" and "£", as
+# UTF-8 bytes, which never equal a str piece, so they count as foreign characters here too.
+_SP_WORD_PUNCT = frozenset('!"#$%&()*+,-./:;?@[\\]^_`{|}~')
 _ENGLISH_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 

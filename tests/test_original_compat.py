@@ -1,0 +1,236 @@
+"""Exact compatibility with google-research/ALBERT where this project does not differ on purpose.
+
+Each test computes the expected value from the original's rule, written out here independently
+of the package (from a reading of the original's create_pretraining_data.py, classifier_utils.py
+and modeling.py), or derived analytically, and compares the package against it.
+"""
+import collections
+import itertools
+import math
+import random
+from fractions import Fraction
+
+import pytest
+
+from albert_nb import create_pretraining_data as cpd
+from albert_nb.errors import InputError
+from albert_nb.model.config import AlbertConfig
+from albert_nb.pretraining import masking
+from albert_nb.tokenizers import vocab_training
+from albert_nb.tokenizers.tokenization import FullTokenizer, is_start_piece_sp
+
+
+# ------------------------------------------------------------------ word starts (item 7)
+def original_is_start_piece_sp(piece: str) -> bool:
+    """The original's `_is_start_piece_sp` as it behaves under Python 3: its punctuation literal
+    has \\" where \\' was meant (so the apostrophe is missing), and it adds "€"/"£" as UTF-8
+    *bytes*, which never equal (or are contained in) a str piece."""
+    special = set('!"#$%&"()*+,-./:;?@[\\]^_`{|}~') | {"€".encode("utf-8"), "£".encode("utf-8")}
+    english = set("abcdefghijklmnopqrstuvwxyz")
+    return (piece.startswith("\u2581") or piece.startswith("<") or piece in special
+            or not all(c.lower() in english | special for c in piece))
+
+
+APOSTROPHE_TEXT = ("It's the user's choice, isn't it? Don't touch o'clock's rock'n'roll. "
+                   "We'd've paid \u00a3s and \u20acs; the cat's toys aren't its own.\n")
+
+
+@pytest.fixture(scope="module")
+def sp_tokenizer(tmp_path_factory):
+    """A real SentencePiece model trained on English prose (CPython's pydoc topics)."""
+    import re
+
+    from pydoc_data.topics import topics
+
+    prose = [s for name in sorted(topics)[:8]
+             for s in re.split(r"(?<=[.!?])\s+", " ".join(topics[name].split())) if s]
+    directory = tmp_path_factory.mktemp("compat_spm")
+    model = vocab_training.train_sentencepiece(prose + [APOSTROPHE_TEXT] * 20,
+                                               directory / "30k-clean", vocab_size=400)
+    return FullTokenizer(spm_model_file=model)
+
+
+def test_word_start_rule_is_the_originals_on_every_piece(sp_tokenizer):
+    # SentencePiece splits "'" from letters by default (its own script), so a released model
+    # rarely has "'s"-like pieces; models trained without split_by_unicode_script do.
+    crafted = ["'s", "n't", "a'b", "'", "\u2581don", "'t", "ing", "s", ",", "\u20ac", "\u00a3",
+               "\u20aca", "\u00a3s", "x-y", "12", "\u4e2d", "<unk>", "[MASK]"]
+    pieces = [sp_tokenizer.inv_vocab[i] for i in range(sp_tokenizer.vocab_size)] + crafted
+    differ = [p for p in pieces if is_start_piece_sp(p) != original_is_start_piece_sp(p)]
+    assert not differ, differ[:10]
+    for piece in ("'s", "n't", "a'b"):   # the cases the issue names: words of their own
+        assert is_start_piece_sp(piece)
+    assert not is_start_piece_sp("ing") and not is_start_piece_sp("x-y")
+
+
+def test_word_start_flags_of_real_text_match_the_original(sp_tokenizer, tmp_path):
+    corpus = tmp_path / "apostrophes.txt"
+    corpus.write_text(APOSTROPHE_TEXT, encoding="utf-8")
+    (sentence,) = cpd.read_documents(str(corpus), sp_tokenizer)[0]
+    pieces = sp_tokenizer.convert_ids_to_tokens(list(sentence[0]))
+    assert list(sentence[1]) == [int(original_is_start_piece_sp(p)) for p in pieces]
+
+
+# ------------------------------------------------------------ n-gram selection (item 8)
+def original_mask_distribution(units, budget, probs):
+    """Exact distribution of the original's n-gram selection: {frozenset(positions): P}.
+
+    Enumerates every visiting order of the units (all equally likely: the original shuffles
+    its candidate list) and every draw of n. The original draws n from 1..ngram with p(n) over
+    *all* lengths and takes the slice `cand_indexes[idx:idx + n]`, which is shorter near the end;
+    shrinks n while the slice exceeds the budget; skips an over-budget or overlapping slice;
+    stops once the budget is reached.
+    """
+    probs = [Fraction(p).limit_denominator(10 ** 6) for p in probs]
+    result = collections.defaultdict(Fraction)
+    orders = list(itertools.permutations(range(len(units))))
+
+    def visit(order, k, covered, weight):
+        if k == len(order) or len(covered) >= budget:
+            result[frozenset(covered)] += weight
+            return
+        start = order[k]
+        for n, p in enumerate(probs, start=1):
+            size = n
+            chosen = [q for u in units[start:start + size] for q in u]
+            while len(covered) + len(chosen) > budget and size > 1:
+                size -= 1
+                chosen = [q for u in units[start:start + size] for q in u]
+            if len(covered) + len(chosen) > budget or covered & set(chosen):
+                visit(order, k + 1, covered, weight * p)
+            else:
+                visit(order, k + 1, covered | set(chosen), weight * p)
+
+    for order in orders:
+        visit(order, 0, frozenset(), Fraction(1, len(orders)))
+    return dict(result)
+
+
+def sampled_distribution(units, budget, trials, seed):
+    rng = random.Random(seed)
+    probs = masking.ngram_probabilities(3)
+    counts = collections.Counter()
+    for _ in range(trials):
+        grams = masking.choose_ngrams(units, budget, set(), rng, probs)
+        counts[frozenset(p for gram in grams for p in gram)] += 1
+    return {k: v / trials for k, v in counts.items()}
+
+
+def test_last_two_words_masked_with_the_originals_probability():
+    """Three words, budget 2: by hand, the original masks the last two with probability
+    (0 + 8/11 + 1/2) / 3 = 9/22 = 0.409 (first visit at word 1: an n>=2 draw takes words 1-2,
+    an n=1 draw needs word 2 next; first visit at word 2: word 1 must come next). Renormalising
+    n over what fits would give 7/18 = 0.389."""
+    units = [[1], [2], [3]]
+    exact = original_mask_distribution(units, 2, masking.ngram_probabilities(3))
+    assert exact[frozenset({2, 3})] == Fraction(9, 22)
+    trials = 30000
+    observed = sampled_distribution(units, 2, trials, seed=7)
+    p = float(Fraction(9, 22))
+    tolerance = 4 * math.sqrt(p * (1 - p) / trials)           # 4 standard errors = 0.011
+    assert abs(observed.get(frozenset({2, 3}), 0.0) - p) < tolerance
+    assert abs(observed.get(frozenset({2, 3}), 0.0) - 7 / 18) > tolerance
+
+
+@pytest.mark.parametrize("units,budget", [
+    ([[1], [2], [3], [4], [5]], 3),
+    ([[1], [2, 3], [4], [5, 6, 7]], 3),     # whole words of several pieces near the end
+])
+def test_selection_distribution_matches_the_original_exactly(units, budget):
+    exact = original_mask_distribution(units, budget, masking.ngram_probabilities(3))
+    assert math.isclose(float(sum(exact.values())), 1.0)
+    trials = 20000
+    observed = sampled_distribution(units, budget, trials, seed=3)
+    assert set(observed) <= set(exact)
+    for outcome, p in exact.items():
+        p = float(p)
+        assert abs(observed.get(outcome, 0.0) - p) < 4.5 * math.sqrt(p * (1 - p) / trials) + 1e-3, \
+            (sorted(outcome), observed.get(outcome, 0.0), p)
+
+
+# ------------------------------------------------------------ masked_lm_prob=0 (item 9)
+def test_masked_lm_prob_zero_masks_nothing(tmp_path):
+    from albert_nb.pretraining import records
+
+    ids = list(range(10, 40))
+    special = [True] + [False] * 28 + [True]
+    for permutation in (False, True):
+        res = masking.create_masked_lm_predictions(
+            ids, special, [1] * 30, random.Random(0), vocab_size=100, mask_id=4,
+            masked_lm_prob=0.0, do_permutation=permutation)
+        assert res.input_ids == ids and res.masked_lm_positions == [] and res.masked_lm_ids == []
+    text = "the cat sat on the mat\nit was a sunny day\n\nthe dog ran off\nit came back later\n"
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(text)
+    vocab = vocab_training.build_wordpiece_vocab([text], tmp_path / "vocab.txt", 60)
+    tokenizer = FullTokenizer(vocab_file=vocab)
+    out = tmp_path / "zero.tfrecord"
+    stats = cpd.run(str(corpus), str(out), tokenizer, masked_lm_prob=0.0, max_seq_length=32,
+                    dupe_factor=2, show_progress=False)
+    assert stats["num_masked"] == 0 and stats["num_instances"] > 0
+    for example in records.read_examples(out):
+        assert example["masked_lm_weights"].sum() == 0
+        assert tokenizer.mask_id not in example["input_ids"].tolist()
+
+
+# ------------------------------------------------------------------ hidden_act (item 11)
+def test_hidden_act_is_case_insensitive_as_the_original():
+    for spelling, ours in (("GELU", "gelu"), ("Relu", "relu"), ("TANH", "tanh"), ("Linear", "linear")):
+        config = AlbertConfig.from_dict({"vocab_size": 10, "hidden_size": 8, "num_attention_heads": 2,
+                                         "intermediate_size": 16, "hidden_act": spelling})
+        assert config.hidden_act == ours
+    with pytest.raises(InputError, match="hidden_act"):
+        AlbertConfig.from_dict({"vocab_size": 10, "hidden_act": "Swish"})
+
+
+# ------------------------------------------------- text_b that tokenises to nothing (item 12)
+def original_classifier_tokens(tokens_a, tokens_b, max_seq_length):
+    """classifier_utils.convert_single_example's layout from token lists."""
+    if tokens_b:
+        while len(tokens_a) + len(tokens_b) > max_seq_length - 3:
+            (tokens_a if len(tokens_a) > len(tokens_b) else tokens_b).pop()
+    else:
+        tokens_a = tokens_a[:max_seq_length - 2]
+    tokens = ["[CLS]", *tokens_a, "[SEP]"]
+    segments = [0] * len(tokens)
+    if tokens_b:
+        tokens += [*tokens_b, "[SEP]"]
+        segments += [1] * (len(tokens_b) + 1)
+    return tokens, segments
+
+
+def test_text_b_that_tokenises_to_nothing_gives_a_single_sentence(tmp_path):
+    from albert_nb.finetuning.features import convert_example
+
+    Example = collections.namedtuple("Example", "guid text_a text_b label")
+    vocab = vocab_training.build_wordpiece_vocab(["the cat sat on the mat"], tmp_path / "v.txt", 40)
+    tokenizer = FullTokenizer(vocab_file=vocab)
+    for text_b in ("   ", "\t", "\x00\x01", "the mat", None, ""):
+        example = Example("1", "the cat sat", text_b, "0")
+        got = convert_example(example, {"0": 0}, 16, tokenizer)
+        tokens_b = tokenizer.tokenize(tokenizer.preprocess(text_b)) if text_b else None
+        tokens, segments = original_classifier_tokens(
+            tokenizer.tokenize(tokenizer.preprocess("the cat sat")), tokens_b, 16)
+        assert got.input_ids == tokenizer.convert_tokens_to_ids(tokens), repr(text_b)
+        assert got.segment_ids == segments, repr(text_b)
+    blank = convert_example(Example("1", "the cat sat", "   ", "0"), {"0": 0}, 16, tokenizer)
+    assert blank.input_ids.count(tokenizer.sep_id) == 1 and set(blank.segment_ids) == {0}
+
+
+# ------------------------------------------------------------- --input_file_mode (item 12)
+def test_input_file_mode_rb_drops_bad_bytes_as_the_original(tmp_path):
+    text = "the cat sat on the mat\nit was a sunny day\n"
+    vocab = vocab_training.build_wordpiece_vocab([text], tmp_path / "vocab.txt", 60)
+    tokenizer = FullTokenizer(vocab_file=vocab)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"the cat s\xffat on the mat\nit was a sunny day\n")
+    with pytest.raises(InputError, match=r"bad.txt.*line 1"):
+        cpd.read_documents(str(bad), tokenizer, input_file_mode="r")
+    # the original's "rb" path: convert_to_unicode = decode("utf-8", "ignore")
+    clean = tmp_path / "clean.txt"
+    clean.write_bytes(bad.read_bytes().decode("utf-8", "ignore").encode("utf-8"))
+    got = cpd.read_documents(str(bad), tokenizer, input_file_mode="rb")
+    want = cpd.read_documents(str(clean), tokenizer)
+    assert [[list(s[0]) for s in d] for d in got] == [[list(s[0]) for s in d] for d in want]
+    with pytest.raises(InputError, match="input_file_mode='rt'.*'r' or 'rb'"):
+        cpd.read_documents(str(clean), tokenizer, input_file_mode="rt")
