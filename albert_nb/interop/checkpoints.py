@@ -280,6 +280,13 @@ def _our_entries(model) -> list[Entry]:
     return [Entry(our_checkpoint_key(v.path), v) for v in model.trainable_variables]
 
 
+def group0_name(name: str) -> str:
+    """The same weight in group 0: TF1 `.../transform/group_3/inner_group_1/...` or ours
+    `...encoder.Sgroup_3_inner_group_1.S...` (the original's `--init_from_group0` map)."""
+    name = re.sub(r"/group_\d+/", "/group_0/", name)
+    return re.sub(r"(?<!inner_)group_\d+(?=_inner_group_)", "group_0", name)
+
+
 def load_checkpoint(model, path, checkpoint_name: str | None = None,
                     init_from_group0: bool = False, require_encoder: bool = True,
                     allow_missing_groups: bool = False) -> LoadReport:
@@ -287,8 +294,8 @@ def load_checkpoint(model, path, checkpoint_name: str | None = None,
 
     require_encoder: fail if a weight of the encoder (`bert/...`) is absent from the checkpoint
     (a wrong pairing of config and checkpoint); heads may always be missing.
-    init_from_group0: the original's pretraining option: groups > 0 absent from the checkpoint
-    start as copies of group 0.
+    init_from_group0: the original's pretraining option: each weight loads from its own name
+    when the checkpoint has it, else (groups > 0 absent from the checkpoint) from group 0's.
     allow_missing_groups: tolerate (and report) absent blocks of groups > 0, for callers that
     copy group 0 themselves afterwards.
     """
@@ -310,8 +317,8 @@ def load_checkpoint(model, path, checkpoint_name: str | None = None,
     assignments = []
     for entry in entries:
         key = scope + entry.name
-        if key not in shapes and init_from_group0 and fmt != "albert_nb":
-            key = scope + re.sub(r"/group_\d+/", "/group_0/", entry.name)
+        if key not in shapes and init_from_group0:  # the original: own name first, then group 0
+            key = scope + group0_name(entry.name)
         if key not in shapes:
             report.missing.append(entry.name)
             continue
@@ -355,7 +362,7 @@ def load_init_checkpoint(model, path, init_from_group0: bool = False) -> LoadRep
     """The hook `albert_nb.pretraining.trainer.load_init_checkpoint` (and so every CLI's
     `--init_checkpoint`) calls: either format; heads may be missing (a classifier starting from a
     pretrained encoder). Blocks of groups > 0 may be missing only with --init_from_group0, which
-    copies group 0 into them; the original silently left them at their random initialisation,
+    loads group 0's weights into them (groups the checkpoint has keep their own); the original silently left them at their random initialisation,
     which hides a config/checkpoint mismatch, so without the flag that is an error."""
     report = load_checkpoint(model, path, init_from_group0=init_from_group0,
                              allow_missing_groups=init_from_group0)
