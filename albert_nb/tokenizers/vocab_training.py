@@ -52,11 +52,14 @@ def train_sentencepiece(sentences, model_prefix, vocab_size: int = 30000, *,
                         character_coverage: float = 0.99995,
                         input_sentence_size: int = 10_000_000, shuffle_input_sentence: bool = True,
                         hard_vocab_limit: bool = True, seed: int = 0,
-                        num_threads: int | None = None, max_sentence_length: int = 8192) -> str:
+                        num_threads: int | None = None, max_sentence_length: int = 8192,
+                        extra_user_defined_symbols: tuple = ()) -> str:
     """Train a SentencePiece model with ALBERT's recipe; returns the `.model` path.
 
     `sentences`: an iterable of sentences, or file path(s) with one sentence per line.
     Writes `<model_prefix>.model` and `<model_prefix>.vocab` (piece<TAB>score) atomically.
+    `extra_user_defined_symbols`: pieces forced into the vocabulary besides the recipe's (a demo
+    uses "000," to show the digit-comma rule on a model that surely has such a piece).
     """
     import sentencepiece as spm
 
@@ -74,7 +77,7 @@ def train_sentencepiece(sentences, model_prefix, vocab_size: int = 30000, *,
             sentence_iterator=iter(lines), model_writer=buffer, vocab_size=vocab_size,
             model_type=model_type, pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
             control_symbols=list(SPM_CONTROL_SYMBOLS),
-            user_defined_symbols=list(SPM_USER_DEFINED_SYMBOLS),
+            user_defined_symbols=list(SPM_USER_DEFINED_SYMBOLS) + list(extra_user_defined_symbols),
             character_coverage=character_coverage, input_sentence_size=input_sentence_size,
             shuffle_input_sentence=shuffle_input_sentence, hard_vocab_limit=hard_vocab_limit,
             num_threads=num_threads or min(4, os.cpu_count() or 1),
