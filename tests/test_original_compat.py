@@ -234,3 +234,4 @@ def test_input_file_mode_rb_drops_bad_bytes_as_the_original(tmp_path):
     assert [[list(s[0]) for s in d] for d in got] == [[list(s[0]) for s in d] for d in want]
     with pytest.raises(InputError, match="input_file_mode='rt'.*'r' or 'rb'"):
         cpd.read_documents(str(clean), tokenizer, input_file_mode="rt")
+
