@@ -27,6 +27,7 @@ _EXPORTS = {
     "InputExample": "albert_nb.tasks.glue",
     "get_task": "albert_nb.tasks.registry",
     "write_submission": "albert_nb.tasks.registry",
+    "from_pretrained": "albert_nb.interop.pretrained",
 }
 __all__ = sorted(_EXPORTS)
 _submodule, _submodules = lazy_submodules(__name__, __file__)
