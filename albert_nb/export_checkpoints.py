@@ -26,12 +26,14 @@ from absl import app, flags
 
 from albert_nb.cli import command
 from albert_nb.errors import InputError
+from albert_nb.interop import releases
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory.")
+    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
+                        "a release name (albert_base_v2), downloaded once into the cache.")
     flags.DEFINE_string("export_path", None, "Checkpoint prefix to write, e.g. "
                         "release/model.ckpt-best (-> .index, .data-*, and a `checkpoint` file).")
     flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
@@ -84,7 +86,8 @@ def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-bes
 
 @command("export_checkpoints", required=("albert_directory", "export_path"))
 def main(argv) -> None:
-    out = export(FLAGS.albert_directory, FLAGS.export_path, FLAGS.checkpoint_name,
+    albert_directory = releases.resolve_checkpoint(FLAGS.albert_directory)   # a release name works too
+    out = export(albert_directory, FLAGS.export_path, FLAGS.checkpoint_name,
                  FLAGS.copy_release_files)
     print(f"wrote {out['prefix']}.index/.data-* and {out['checkpoint_state']} ({out['weights']} "
           f"weights; dropped {out['dropped']} optimizer/step entries)"

@@ -3,7 +3,8 @@
     python -m albert_nb.export_to_tfhub --albert_directory=albert_base \
         --export_path=/tmp/albert_base_hub --checkpoint_name=model.ckpt-best
 
-`--albert_directory` holds `albert_config.json`, the checkpoint (Google's TF1 names, or one of
+`--albert_directory` (a folder, or a release name such as `albert_base_v2`, downloaded once by
+`albert_nb.interop.releases`) holds `albert_config.json`, the checkpoint (Google's TF1 names, or one of
 ours) and the tokenizer (`30k-clean.model`/`.vocab`, or `vocab_chinese.txt`). The module is a TF2
 SavedModel with the signatures tokens / mlm / sop / tokenization_info (see albert_nb.interop.tfhub);
 it is written to a temporary folder and renamed into place, so --export_path is never half
@@ -15,12 +16,14 @@ from __future__ import annotations
 from absl import app, flags
 
 from albert_nb.cli import command
+from albert_nb.interop import releases
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory.")
+    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
+                        "a release name (albert_base_v2), downloaded once into the cache.")
     flags.DEFINE_string("export_path", None, "Where the hub module is written.")
     flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
     flags.DEFINE_bool("do_lower_case", True, "Whether the tokenizer lower-cases (reported by "
@@ -33,7 +36,8 @@ def define_flags() -> None:
 def main(argv) -> None:
     from albert_nb.interop import tfhub
 
-    path = tfhub.export_directory(FLAGS.albert_directory, FLAGS.export_path,
+    albert_directory = releases.resolve_checkpoint(FLAGS.albert_directory)   # a release name works too
+    path = tfhub.export_directory(albert_directory, FLAGS.export_path,
                                   checkpoint_name=FLAGS.checkpoint_name,
                                   do_lower_case=FLAGS.do_lower_case, use_einsum=FLAGS.use_einsum)
     print(f"hub module written to {path}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-step set-up on a fresh machine: a virtualenv in .venv with albert_nb (editable), the notebook
-# and test extras, and the optional real-text packages the walkthrough trains on.
+# One-step set-up on a fresh machine: a virtualenv in .venv with albert_nb (editable), the notebook,
+# test, hub and hf extras at the exact versions of constraints.txt, and the optional real-text
+# packages the walkthrough trains on.
 # Idempotent: a stamp of the inputs makes a second run take about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
   exit 2
 fi
 
-stamp_inputs=(pyproject.toml scripts/setup.sh)
+stamp_inputs=(pyproject.toml constraints.txt scripts/setup.sh)
 [ -f scripts/install_data.sh ] && stamp_inputs+=(scripts/install_data.sh)
 stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$VENV/.albert_nb_stamp" ] && [ "$(cat "$VENV/.albert_nb_stamp")" = "$stamp" ]; then
@@ -22,7 +23,9 @@ fi
 echo "setup: creating $VENV and installing albert-nb (first run takes a few minutes)" >&2
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[notebooks,test]"
+# pyproject.toml states ranges; constraints.txt pins every version, so this venv (and CI) is
+# reproducible (regenerate it with scripts/lock_constraints.py).
+"$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[notebooks,test,hub,hf]"
 if [ -f scripts/install_data.sh ]; then
   PYTHON="$VENV/bin/python" bash scripts/install_data.sh
 fi

@@ -271,6 +271,18 @@ def cli_run(*args, env=None):
                           timeout=120)
 
 
+def test_a_cli_takes_a_release_name_for_its_model_directory(server, tmp_path):
+    env = {"ALBERT_NB_MODELS_URL": base_url(server), "ALBERT_NB_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "albert_nb.export_checkpoints",
+                             "--albert_directory=albert_base_v2", f"--export_path={tmp_path / 'out' / 'model.ckpt-best'}"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), **env))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "out" / "model.ckpt-best.index").is_file()
+    assert (tmp_path / "home" / "models" / "albert_base_v2" / "albert_config.json").is_file()
+    assert server.count() == 1
+
+
 def test_cli_errors_are_one_line_and_exit_2(server, tmp_path):
     result = cli_run("albert_huge_v2", "--cache_dir", str(tmp_path))
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0

@@ -134,3 +134,27 @@ def _replace_dir(source: str, target: str) -> None:
     finally:
         if old:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def release_files(folder) -> list[str]:
+    """The files of a release folder that a tarball carries: config, checkpoint, tokenizer."""
+    from albert_nb.interop.checkpoints import BEST_NAME, TOKENIZER_FILES
+
+    names = sorted(os.listdir(folder))
+    keep = {CONFIG_NAME, *TOKENIZER_FILES}
+    return [n for n in names if n in keep or n.startswith(BEST_NAME + ".")]
+
+
+def pack_release(folder, archive, folder_name: str) -> str:
+    """Write `archive` (.tar.gz) in Google's layout: `folder_name/` holding the release files of
+    `folder` (albert_config.json, model.ckpt-best.*, the tokenizer), atomically."""
+    from albert_nb.io_utils import atomic_path
+
+    folder, archive = os.fspath(folder), os.fspath(archive)
+    names = release_files(folder)
+    if CONFIG_NAME not in names:
+        raise InputError(f"{folder!r} holds no {CONFIG_NAME}: not a release folder")
+    with atomic_path(archive) as tmp, tarfile.open(tmp, "w:gz") as tar:
+        for name in names:
+            tar.add(os.path.join(folder, name), arcname=f"{folder_name}/{name}")
+    return archive

@@ -63,11 +63,15 @@ def load_directory(path: str, head: str | None = None, checkpoint_name: str | No
     if os.path.isfile(os.path.join(path, "saved_model.pb")) or tfhub.is_tf1_hub_module(path):
         return _hub(path, head, trainable, do_lower_case)
     if _is_hf_directory(path):
-        loaded = hf.load_hf_directory(path, head=head or "pretraining", do_lower_case=lower)
-        return checkpoints.Pretrained(model=loaded.model, tokenizer=loaded.tokenizer,
-                                      config=loaded.config, report=loaded.report, directory=path)
-    return checkpoints.load_pretrained(path, checkpoint_name=checkpoint_name,
-                                       head=head or "pretraining", do_lower_case=lower)
+        hf_loaded = hf.load_hf_directory(path, head=head or "pretraining", do_lower_case=lower)
+        loaded = checkpoints.Pretrained(model=hf_loaded.model, tokenizer=hf_loaded.tokenizer,
+                                        config=hf_loaded.config, report=hf_loaded.report,
+                                        directory=path)
+    else:
+        loaded = checkpoints.load_pretrained(path, checkpoint_name=checkpoint_name,
+                                             head=head or "pretraining", do_lower_case=lower)
+    loaded.model.trainable = trainable
+    return loaded
 
 
 def from_pretrained(name_or_path, head: str | None = None, *, cache_dir=None, force: bool = False,
@@ -95,7 +99,7 @@ def from_pretrained(name_or_path, head: str | None = None, *, cache_dir=None, fo
     """
     if head is not None and head not in HEADS:
         raise InputError(f"head={head!r}: expected one of {HEADS}")
-    kind, path = releases.locate(name_or_path, cache_dir=cache_dir, force=force,
+    _, path = releases.locate(name_or_path, cache_dir=cache_dir, force=force,
                                  base_url=base_url, progress=progress, source=source)
     return load_directory(path, head=head, checkpoint_name=checkpoint_name,
                           do_lower_case=do_lower_case, trainable=trainable)
