@@ -108,6 +108,8 @@ def test_classify_names_every_kind_of_source(tmp_path):
     assert releases.classify("albert/albert-base-v2") == "hf"
     with pytest.raises(InputError, match="albert_base_v1"):
         releases.classify("albert_base_v11")
+    with pytest.raises(InputError, match="no such file or directory"):
+        releases.classify(str(tmp_path / "model.ckpt-best"))
 
 
 # ------------------------------------------------------------- fetch, load and reuse

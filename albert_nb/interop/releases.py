@@ -151,6 +151,10 @@ def classify(value) -> str:
         if _is_tarball_name(value) and host not in HUB_HOSTS:
             return "tarball_url"
         return "hub"
+    parent = os.path.dirname(value)
+    if parent and os.path.isdir(parent) and not value.startswith("hf://"):
+        raise InputError(f"{value!r}: no such file or directory (expected a release folder or a "
+                         f"tarball; for a Hugging Face id write hf://{value})")
     if value.startswith("@") or value.startswith("hf://") or HF_ID.match(value):
         return "hub" if value.startswith("@") else "hf"
     close = difflib.get_close_matches(value, list(RELEASES), n=3)

@@ -358,7 +358,12 @@ def build_encoder(path: str, trainable: bool = True, config=None):
 
 
 def load_module(handle, trainable: bool = True, do_lower_case: bool | None = None) -> HubModule:
-    """Resolve and inspect a hub handle (what `--albert_hub_module_handle` does)."""
+    """Resolve and inspect a hub handle (what `--albert_hub_module_handle` does).
+
+    A hub module is code: a TF2 SavedModel's functions run when called and can read and write
+    files; load modules only from publishers you trust. (Of a TF1-format module, as Google
+    released them, only the variables checkpoint and the assets are read.)
+    """
     path = resolve_handle(handle)
     fmt = "tf1_hub" if is_tf1_hub_module(path) else "tf2"
     config = _config_from_assets(path)
