@@ -235,3 +235,43 @@ def test_input_file_mode_rb_drops_bad_bytes_as_the_original(tmp_path):
     with pytest.raises(InputError, match="input_file_mode='rt'.*'r' or 'rb'"):
         cpd.read_documents(str(clean), tokenizer, input_file_mode="rt")
 
+
+
+# ------------------------------------------------------------- --export_dir signatures (item 3)
+@pytest.mark.parametrize("num_labels,threshold", [(3, 0.25), (1, float("nan"))])
+def test_export_has_the_originals_tf_example_signature_and_ours(tmp_path, num_labels, threshold):
+    import numpy as np
+    import tensorflow as tf
+
+    from albert_nb.finetuning import export
+    from albert_nb.finetuning.features import InputFeatures
+    from albert_nb.model.heads import AlbertForSequenceClassification
+
+    config = AlbertConfig(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+                          num_attention_heads=2, intermediate_size=32, max_position_embeddings=16)
+    model = AlbertForSequenceClassification(config, num_labels)
+    features = [InputFeatures([2, 7, 8, 3], [0, 0, 0, 0], 0),
+                InputFeatures([2, 9, 3, 11, 12, 13, 3], [0, 0, 0, 1, 1, 1, 1], 0)]
+    ids = np.zeros((2, 12), np.int32)
+    segments, mask = np.zeros_like(ids), np.zeros_like(ids)
+    for row, f in enumerate(features):
+        ids[row, :len(f)], segments[row, :len(f)], mask[row, :len(f)] = f.input_ids, f.segment_ids, 1
+    logits = model({"input_ids": ids, "input_mask": mask, "segment_ids": segments},
+                   training=False)["logits"].numpy()
+    path = export.export_classifier(model, str(tmp_path / "export"), 12, num_labels == 1, threshold)
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == set(export.SIGNATURES)
+    original = loaded.signatures["serving_default"]
+    assert [s.name for s in original.structured_input_signature[1].values()] == ["input"]
+    by_example = original(input=tf.constant(export.example_strings(features, 12)))
+    by_ids = loaded.signatures["serving_ids"](input_ids=ids, input_mask=mask, segment_ids=segments)
+    # the original's outputs: softmax/argmax, or for regression the [batch, 1] output and its squeeze
+    want = logits if num_labels == 1 else tf.nn.softmax(logits).numpy()
+    for out in (by_example, by_ids):
+        np.testing.assert_allclose(out["probabilities"].numpy(), want, rtol=1e-5, atol=1e-6)
+        expected = logits[:, 0] if num_labels == 1 else want.argmax(-1)
+        np.testing.assert_allclose(out["predictions"].numpy(), expected, rtol=1e-5, atol=1e-6)
+        if math.isnan(threshold):
+            assert "threshold" not in out
+        else:
+            assert out["threshold"].dtype == tf.float32 and float(out["threshold"]) == threshold
