@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from albert_nb.cli import command
+from albert_nb.cli import command, run_command
 from albert_nb.errors import InputError
 from albert_nb.interop import releases
+from albert_nb.paths import BEST_NAME
 
 FLAGS = flags.FLAGS
 
@@ -36,7 +37,7 @@ def define_flags() -> None:
                         "a release name (albert_base_v2), downloaded once into the cache.")
     flags.DEFINE_string("export_path", None, "Checkpoint prefix to write, e.g. "
                         "release/model.ckpt-best (-> .index, .data-*, and a `checkpoint` file).")
-    flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
+    flags.DEFINE_string("checkpoint_name", BEST_NAME, "Checkpoint name inside albert_directory.")
     flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility (unused, as the original).")
     flags.DEFINE_bool("copy_release_files", True, "Ours: also copy albert_config.json and the "
                       "tokenizer next to the prefix (never over a different file).")
@@ -62,7 +63,7 @@ def write_checkpoint_state(prefix: str) -> str:
     return path
 
 
-def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-best",
+def export(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
            copy_release_files: bool = True) -> dict:
     """Load `albert_directory` and write its weights in Google's layout under the prefix
     `export_path`; returns a summary."""
@@ -71,7 +72,7 @@ def export(albert_directory, export_path, checkpoint_name: str = "model.ckpt-bes
     prefix = os.fspath(export_path)
     if os.path.isdir(prefix) or prefix.endswith(os.sep) or not os.path.basename(prefix):
         raise InputError(f"--export_path={prefix!r} is a directory; it is a checkpoint prefix, as "
-                         f"in the original: e.g. {os.path.join(prefix, checkpoints.BEST_NAME)}")
+                         f"in the original: e.g. {os.path.join(prefix, BEST_NAME)}")
     loaded = checkpoints.load_pretrained(albert_directory, checkpoint_name=checkpoint_name)
     checkpoints.save_tf1_checkpoint(loaded.model, prefix, global_step=0)
     state = write_checkpoint_state(prefix)
@@ -95,10 +96,5 @@ def main(argv) -> None:
           + (f"; kept the different {', '.join(out['kept'])} already there" if out["kept"] else ""))
 
 
-def cli() -> None:
-    define_flags()
-    app.run(main)
-
-
 if __name__ == "__main__":
-    cli()
+    run_command(main, define_flags)

@@ -13,10 +13,11 @@ written. `--use_einsum` is accepted for compatibility: our graph has no Einsum o
 from __future__ import annotations
 
 
-from absl import app, flags
+from absl import flags
 
-from albert_nb.cli import command
+from albert_nb.cli import command, run_command
 from albert_nb.interop import releases
+from albert_nb.paths import BEST_NAME
 
 FLAGS = flags.FLAGS
 
@@ -25,7 +26,7 @@ def define_flags() -> None:
     flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
                         "a release name (albert_base_v2), downloaded once into the cache.")
     flags.DEFINE_string("export_path", None, "Where the hub module is written.")
-    flags.DEFINE_string("checkpoint_name", "model.ckpt-best", "Checkpoint name inside albert_directory.")
+    flags.DEFINE_string("checkpoint_name", BEST_NAME, "Checkpoint name inside albert_directory.")
     flags.DEFINE_bool("do_lower_case", True, "Whether the tokenizer lower-cases (reported by "
                       "the tokenization_info signature).")
     flags.DEFINE_bool("use_einsum", True, "Accepted for compatibility; the exported graph never "
@@ -43,10 +44,5 @@ def main(argv) -> None:
     print(f"hub module written to {path}")
 
 
-def cli() -> None:
-    define_flags()
-    app.run(main)
-
-
 if __name__ == "__main__":
-    cli()
+    run_command(main, define_flags)

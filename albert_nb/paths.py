@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The original's checkpoint names: model.ckpt-<step> per save, model.ckpt-best for the release.
+CHECKPOINT_NAME = "model.ckpt"
+BEST_NAME = "model.ckpt-best"
 REPO_ROOT = PACKAGE_DIR.parent
 
 

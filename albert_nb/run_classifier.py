@@ -26,92 +26,44 @@ predict.tf_record in --cached_dir (default --output_dir) with a fingerprint, reb
 data or settings change. Run the same command again after an interruption: training resumes
 from the newest checkpoint and already evaluated checkpoints are not evaluated again.
 
+Flags are generated from `albert_nb.finetuning.options.ClassifierOptions`.
 Ours: --use_task_defaults, --padding=dynamic|max, --jit_compile, --mixed_precision, --seed,
 --log_every_steps, --max_train_examples, --progress.
 """
 from __future__ import annotations
 
+from absl import flags, logging
 
-from absl import app, flags
-
-from albert_nb.training import distribute
-from albert_nb.cli import command
-from albert_nb.finetuning.trainer import ClassifierOptions
+from albert_nb import cli
+from albert_nb.finetuning import options
+from albert_nb.finetuning.options import ClassifierOptions
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    d = {name: field.default for name, field in ClassifierOptions.__dataclass_fields__.items()}
-    flags.DEFINE_string("data_dir", None, "Folder with the task's data (GLUE TSV / CLUE JSON).")
-    flags.DEFINE_string("albert_config_file", None, "albert_config.json of the pretrained model.")
-    flags.DEFINE_string("task_name", None, "Task to fine-tune on (e.g. MNLI, SST-2, STS-B).")
-    flags.DEFINE_string("vocab_file", None, "WordPiece vocab (ignored when --spm_model_file is set).")
-    flags.DEFINE_string("spm_model_file", None, "SentencePiece model of the pretrained model.")
-    flags.DEFINE_string("output_dir", None, "Where checkpoints and results are written.")
-    flags.DEFINE_string("cached_dir", None, "Where the feature TFRecords are cached "
-                        "(default: --output_dir).")
-    flags.DEFINE_string("init_checkpoint", None, "Pretrained checkpoint (ours or Google's TF1).")
-    flags.DEFINE_string("albert_hub_module_handle", None, "TF-Hub module (URL or folder) giving "
-                        "the encoder instead of --albert_config_file/--init_checkpoint.")
-    flags.DEFINE_bool("do_lower_case", d["do_lower_case"], "Lower-case the input text.")
-    flags.DEFINE_integer("max_seq_length", d["max_seq_length"],
-                         "Longest sequence after tokenization; longer pairs are truncated.")
-    flags.DEFINE_bool("do_train", d["do_train"], "Whether to train.")
-    flags.DEFINE_bool("do_eval", d["do_eval"], "Whether to evaluate every checkpoint on dev.")
-    flags.DEFINE_bool("do_predict", d["do_predict"], "Whether to predict the test set.")
-    flags.DEFINE_integer("train_batch_size", d["train_batch_size"], "Training batch size.")
-    flags.DEFINE_integer("eval_batch_size", d["eval_batch_size"], "Evaluation batch size.")
-    flags.DEFINE_integer("predict_batch_size", d["predict_batch_size"], "Prediction batch size.")
-    flags.DEFINE_float("learning_rate", d["learning_rate"], "Peak learning rate.")
-    flags.DEFINE_integer("train_step", d["train_step"], "Total training steps.")
-    flags.DEFINE_integer("warmup_step", d["warmup_step"], "Linear warm-up steps.")
-    flags.DEFINE_integer("save_checkpoints_steps", d["save_checkpoints_steps"],
-                         "Checkpoint (and, with --do_eval, evaluate) every this many steps.")
-    flags.DEFINE_integer("keep_checkpoint_max", d["keep_checkpoint_max"],
-                         "Checkpoints to keep; 0 keeps all (model.ckpt-best is always kept).")
-    flags.DEFINE_integer("iterations_per_loop", d["iterations_per_loop"],
-                         "Steps per compiled loop call (the TPU loop size).")
-    distribute.define_tpu_flags(d["num_tpu_cores"])
-    flags.DEFINE_enum("optimizer", d["optimizer"], ["adamw", "lamb"], "Optimizer.")
-    flags.DEFINE_string("export_dir", None, "Export the best model as a SavedModel here.")
-    flags.DEFINE_float("threshold_to_export", d["threshold_to_export"],
-                       "Export only if the best dev metric is at least this (NaN: always).")
-    # Ours.
+    cli.define_flags(ClassifierOptions)
     flags.DEFINE_bool("use_task_defaults", False, "Take run_glue.sh's warmup_step, learning_rate, "
                       "train_step, save_checkpoints_steps, train_batch_size for --task_name "
                       "unless given explicitly.")
-    flags.DEFINE_enum("padding", d["padding"], ["dynamic", "max"],
-                      "dynamic: length buckets; max: pad to --max_seq_length as the original.")
-    flags.DEFINE_bool("jit_compile", d["jit_compile"], "XLA-compile the train and eval steps.")
-    flags.DEFINE_string("mixed_precision", None, "mixed_float16 or mixed_bfloat16.")
-    flags.DEFINE_integer("seed", d["seed"], "Seed of the head's init, dropout and shuffling.")
-    flags.DEFINE_integer("log_every_steps", d["log_every_steps"],
-                         "Log the training loss every this many steps.")
-    flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
     flags.DEFINE_bool("progress", True, "Show progress bars.")
 
 
 def options_from_flags() -> ClassifierOptions:
-    from albert_nb.finetuning import trainer as finetuning
-
-    names = list(ClassifierOptions.__dataclass_fields__)
-    opts = ClassifierOptions(**{n: getattr(FLAGS, n) for n in names})
+    opts = cli.options_from_flags(ClassifierOptions)
     if FLAGS.use_task_defaults:
-        explicit = {n for n in finetuning.TASK_DEFAULT_FIELDS if FLAGS[n].present}
-        opts = finetuning.apply_task_defaults(opts, explicit)
+        explicit = {n for n in options.TASK_DEFAULT_FIELDS if FLAGS[n].present}
+        opts = options.apply_task_defaults(opts, explicit)
     return opts
 
 
-@command("run_classifier", required=("task_name", "data_dir", "output_dir"))
+@cli.command("run_classifier", required=cli.required_flags(ClassifierOptions))
 def main(argv) -> None:
-    from absl import logging
-
     logging.set_verbosity(logging.WARNING)
-    from albert_nb.finetuning import trainer as finetuning
+    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
+    from albert_nb.finetuning import classifier
 
-    opts = options_from_flags()
-    result = finetuning.run(opts, show_progress=FLAGS.progress)
+    result = classifier.run(options_from_flags(), show_progress=FLAGS.progress)
     best = result["best"]
     if best is not None:
         print("***** Eval results *****")
@@ -119,10 +71,5 @@ def main(argv) -> None:
             print(f"  {key} = {best[key]}")
 
 
-def cli() -> None:
-    define_flags()
-    app.run(main)
-
-
 if __name__ == "__main__":
-    cli()
+    cli.run_command(main, define_flags)

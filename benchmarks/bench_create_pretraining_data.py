@@ -23,7 +23,7 @@ sys.path.insert(0, REPO)  # run from a checkout without installing
 
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
-from albert_nb import create_pretraining_data as cpd
+from albert_nb.pretraining import create as cpd
 from albert_nb.tokenizers.tokenization import FullTokenizer
 args = json.loads(sys.argv[1])
 tok = FullTokenizer(spm_model_file=args["model"])

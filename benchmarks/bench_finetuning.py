@@ -2,7 +2,7 @@
 
 The original pads every GLUE example to max_seq_length (512 in run_glue.sh, 128 before March
 2020). Real sentences are much shorter, so most of that compute is spent on padding. This script
-fine-tunes the same model with the same train step (`albert_nb.finetuning.trainer.make_train_loop`) on
+fine-tunes the same model with the same train step (`albert_nb.training.loop.Trainer.build_train_loop`) on
 the same real English sentences, batched four ways, in one process:
 
     fixed-512     padded to 512 (run_glue.sh)
@@ -59,29 +59,35 @@ def load_sentences(corpus: str, limit: int) -> tuple[str, list]:
 def measure(features, max_seq_length: int, padding: str, jit: bool, config, batch_size: int,
             warmup: int, steps: int) -> dict:
     """Build a fresh model + optimizer, run `warmup` steps (tracing, XLA compiles), then time
-    `steps` more. Returns examples/s and the mean padded length seen."""
-    import keras
+    `steps` more with the shared training loop's compiled step (the one run_classifier runs).
+    Returns examples/s and the mean padded length seen."""
     import tensorflow as tf
 
     from albert_nb.finetuning import features as fdata
-    from albert_nb.finetuning.trainer import make_train_loop
+    from albert_nb.finetuning.classifier import classification_loss
     from albert_nb.model.heads import AlbertForSequenceClassification
-    from albert_nb.training.optimization import create_optimizer
+    from albert_nb.training.loop import LoopSettings, Trainer
 
-    keras.utils.set_random_seed(0)
-    model = AlbertForSequenceClassification(config, 2)
-    optimizer = create_optimizer(2e-5, 1000, 10, "adamw")
-    optimizer.build(model.trainable_variables)
-    step = tf.Variable(0, dtype=tf.int64)
     data = fdata.batch_dataset(fdata.features_dataset(features, False), batch_size, max_seq_length,
                                is_training=True, padding=padding, seed=0)
+
+    class Classifier(Trainer):
+        def build_model(self):
+            return AlbertForSequenceClassification(config, 2)
+
+        def compute_losses(self, outputs, batch):
+            return {"loss": classification_loss(outputs["logits"], batch["label_ids"], False)}
+
+    trainer = Classifier(LoopSettings(output_dir=tempfile.mkdtemp(prefix="bench_step_"),
+                                      total_steps=1000, warmup_steps=10, learning_rate=2e-5,
+                                      jit_compile=jit, seed=0))
     widths = data.map(lambda b: tf.shape(b["input_ids"])[1])
-    loop = make_train_loop(model, optimizer, False, step, jit_compile=jit)
+    loop = trainer.build_train_loop()
     iterator = iter(data)
     loop(iterator, tf.constant(warmup))
     start = time.perf_counter()
     loop(iterator, tf.constant(steps))
-    float(step.numpy())  # wait for the device
+    float(trainer.global_step.numpy())  # wait for the device
     seconds = time.perf_counter() - start
     mean_width = float(sum(int(w) for w in widths.take(steps + warmup)) / (steps + warmup))
     return {"examples_per_sec": steps * batch_size / seconds, "seconds": seconds,

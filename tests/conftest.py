@@ -13,3 +13,11 @@ def _seed():
 
     keras.utils.set_random_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """A factory: tiny_config(vocab_size, **changes) -> AlbertConfig (see tests/configs.py)."""
+    from configs import tiny_config as make
+
+    return make

@@ -4,6 +4,7 @@ config, and a Google-layout (TF1) checkpoint of a tiny pretraining model to star
 import functools
 import os
 import tempfile
+from configs import tiny_config
 
 MAX_POSITIONS = 128
 
@@ -21,9 +22,7 @@ def model_files() -> dict:
     spm = vocab_training.train_sentencepiece(sentences, os.path.join(directory, "30k-clean"),
                                              vocab_size=600, hard_vocab_limit=False)
     tokenizer = FullTokenizer(spm_model_file=spm)
-    config = an.AlbertConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, hidden_size=32,
-                             num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                             max_position_embeddings=MAX_POSITIONS)
+    config = tiny_config(tokenizer.vocab_size, max_position_embeddings=MAX_POSITIONS)
     config_file = os.path.join(directory, "albert_config.json")
     config.to_json_file(config_file)
     pretrained = an.AlbertForPretraining(config)

@@ -6,16 +6,16 @@ model trained on it, and TFRecords from create_pretraining_data: train and held-
 import functools
 import os
 import tempfile
+from configs import tiny_config
 
 SEQ, PREDS = 64, 10
 
 
 @functools.lru_cache(maxsize=None)
 def pretraining_files() -> dict:
-    import albert_nb as an
     from albert_nb.corpora import loaders as corpora
     from albert_nb.tokenizers import vocab_training
-    from albert_nb import create_pretraining_data as cpd
+    from albert_nb.pretraining import create as cpd
     from albert_nb.tokenizers.tokenization import FullTokenizer
 
     directory = tempfile.mkdtemp(prefix="albert_nb_pretraining_test_")
@@ -28,10 +28,8 @@ def pretraining_files() -> dict:
     options = dict(max_seq_length=SEQ, max_predictions_per_seq=PREDS, show_progress=False)
     cpd.run(train_txt, os.path.join(directory, "train.tfrecord"), tok, dupe_factor=2, **options)
     cpd.run(held_txt, os.path.join(directory, "held.tfrecord"), tok, dupe_factor=1, **options)
-    config = an.AlbertConfig(vocab_size=tok.vocab_size, embedding_size=16, hidden_size=32,
-                             num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                             max_position_embeddings=SEQ, hidden_dropout_prob=0.1,
-                             attention_probs_dropout_prob=0.1)
+    config = tiny_config(tok.vocab_size, max_position_embeddings=SEQ, hidden_dropout_prob=0.1,
+                         attention_probs_dropout_prob=0.1)
     config.to_json_file(os.path.join(directory, "albert_config.json"))
     return {"dir": directory, "train": os.path.join(directory, "train.tfrecord"),
             "held": os.path.join(directory, "held.tfrecord"), "spm": model,

@@ -25,13 +25,12 @@ def tokenizer(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def config(tokenizer):
+def config(tokenizer, tiny_config):
     # 4 layers from 2 groups of 2 inner blocks: 8 applications of 4 parameter blocks.
     # A large initializer_range makes random attention peaked rather than near uniform.
-    return an.AlbertConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, hidden_size=32,
-                           num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2,
-                           num_attention_heads=4, intermediate_size=64, max_position_embeddings=64,
-                           initializer_range=0.5)
+    return tiny_config(tokenizer.vocab_size, num_hidden_layers=4, num_hidden_groups=2,
+                       inner_group_num=2, num_attention_heads=4, max_position_embeddings=64,
+                       initializer_range=0.5)
 
 
 @pytest.fixture(scope="module")

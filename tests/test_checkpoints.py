@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import albert_nb as an
+from albert_nb.training.checkpoints import variables_by_path
 from albert_nb.interop import checkpoints
 from albert_nb.errors import InputError
 
@@ -253,7 +254,7 @@ def test_albert_nb_checkpoint_and_pretraining_hook(fixture_ckpt, tmp_path):
     arrays, prefix = fixture_ckpt
     source = an.AlbertForPretraining(config())
     assign_directly(source, arrays)
-    ours = tf.train.Checkpoint(variables=pretraining.variables_by_path(source),
+    ours = tf.train.Checkpoint(variables=variables_by_path(source),
                                step=tf.Variable(5, dtype=tf.int64)).write(str(tmp_path / "ours" / "ckpt-5"))
     target = an.AlbertForPretraining(config())
     report = checkpoints.load_checkpoint(target, ours)

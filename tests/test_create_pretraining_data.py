@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from albert_nb import create_pretraining_data as cpd
+from albert_nb.pretraining import create as cpd
 from albert_nb.pretraining import masking
 from albert_nb.pretraining import records as pretraining_data
 from albert_nb.tokenizers import vocab_training

@@ -6,9 +6,14 @@ import os
 import numpy as np
 import pytest
 
-from albert_nb.finetuning import trainer as finetuning
-
+from albert_nb.finetuning import classifier as finetuning
 from albert_nb.finetuning import features as fdata
+from albert_nb.finetuning import options as finetuning_options
+from albert_nb.model.inputs import INPUT_NAMES
+from albert_nb.tokenizers.pairs import truncate_seq_pair
+from albert_nb.paths import BEST_NAME
+from albert_nb.training.checkpoints import checkpoint_steps
+from albert_nb.training.selection import read_best_trial
 from albert_nb.errors import InputError
 from albert_nb.tasks.glue import InputExample
 from finetuning_helpers import model_files, write_sst2
@@ -23,10 +28,10 @@ def tokenizer():
 # ------------------------------------------------------------------------- features
 def test_truncate_seq_pair_trims_the_longer_side_from_the_end():
     a, b = list("abcdefgh"), list("xyz")
-    fdata.truncate_seq_pair(a, b, 7)
+    truncate_seq_pair(a, b, 7)
     assert a == list("abcd") and b == list("xyz")
     a, b = list("ab"), list("uvwxyz")
-    fdata.truncate_seq_pair(a, b, 5)
+    truncate_seq_pair(a, b, 5)
     assert a == list("ab") and b == list("uvw")
 
 
@@ -106,7 +111,7 @@ def test_padding_does_not_change_the_logits():
         ds = fdata.batch_dataset(fdata.features_dataset(feats, False), 16, 128, is_training=False,
                                  padding=padding)
         batch = next(iter(ds))
-        out[padding] = model({k: batch[k] for k in finetuning.MODEL_INPUTS}, training=False)["logits"]
+        out[padding] = model({k: batch[k] for k in INPUT_NAMES}, training=False)["logits"]
         assert isinstance(out[padding], tf.Tensor)
     np.testing.assert_allclose(out["dynamic"].numpy(), out["max"].numpy(), atol=1e-5)
 
@@ -177,7 +182,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         finetuning.run(interrupted, on_eval=stop_after_step_4, show=None, show_progress=False)
-    assert sorted(finetuning.checkpoint_steps(interrupted.output_dir)) == [2, 4]
+    assert sorted(checkpoint_steps(interrupted.output_dir)) == [2, 4]
     messages = []
     result = finetuning.run(interrupted, show=messages.append, show_progress=False)
     assert any("resumed from" in m and "model.ckpt-4" in m for m in messages)
@@ -196,20 +201,20 @@ def test_selection_sees_every_checkpoint_even_when_few_are_kept(tmp_path):
     out = opts.output_dir
     history = result["eval_history"]
     assert [r["global_step"] for r in history] == [2, 4, 6, 8]
-    assert sorted(finetuning.checkpoint_steps(out)) == [8]           # retention: 1
+    assert sorted(checkpoint_steps(out)) == [8]           # retention: 1
     scores = [r["eval_accuracy"] for r in history]
     best = history[int(np.argmax(scores))]
-    step, best_step, best_value = finetuning.read_best_trial(os.path.join(out, "best_trial.txt"))
+    step, best_step, best_value = read_best_trial(os.path.join(out, "best_trial.txt"))
     assert (step, best_step) == (8, best["global_step"]) and best_value == pytest.approx(max(scores))
     # model.ckpt-best holds the weights that scored best: re-evaluating it gives the same metric
     tuner = result["tuner"]
-    tuner.read_weights(os.path.join(out, finetuning.BEST_NAME))
+    tuner.read_weights(os.path.join(out, BEST_NAME))
     assert tuner.evaluate()[0]["eval_accuracy"] == pytest.approx(best["eval_accuracy"])
     saved = json.load(open(os.path.join(out, "eval_predictions.json")))
     assert saved["global_step"] == best["global_step"]
     assert np.mean(np.argmax(saved["logits"], -1) == saved["labels"]) == pytest.approx(max(scores))
     # the prediction files come from the best checkpoint
-    assert result["predict"]["checkpoint"].endswith(finetuning.BEST_NAME)
+    assert result["predict"]["checkpoint"].endswith(BEST_NAME)
     # the export serves the best weights: its probabilities are the prediction file's
     import tensorflow as tf
 
@@ -217,7 +222,7 @@ def test_selection_sees_every_checkpoint_even_when_few_are_kept(tmp_path):
     test = fdata.batch_dataset(fdata.read_features(os.path.join(out, "predict.tf_record"), False),
                                64, 64, is_training=False)
     batch = next(iter(test))
-    probs = served(**{k: batch[k] for k in finetuning.MODEL_INPUTS})["probabilities"].numpy()
+    probs = served(**{k: batch[k] for k in INPUT_NAMES})["probabilities"].numpy()
     np.testing.assert_allclose(probs, result["predict"]["probabilities"][: len(probs)], atol=1e-5)
 
 
@@ -233,12 +238,12 @@ def test_fine_tuning_learns_a_real_text_task(tmp_path):
 def test_task_defaults_fill_only_what_was_not_given():
     opts = finetuning.ClassifierOptions(data_dir="data/glue", task_name="MNLI", output_dir="/tmp/x",
                                         learning_rate=1e-4)
-    filled = finetuning.apply_task_defaults(opts, explicit={"learning_rate"})
+    filled = finetuning_options.apply_task_defaults(opts, explicit={"learning_rate"})
     assert (filled.warmup_step, filled.train_step, filled.save_checkpoints_steps,
             filled.train_batch_size, filled.max_seq_length) == (1000, 10000, 100, 128, 512)
     assert filled.learning_rate == 1e-4
-    assert finetuning.apply_task_defaults(opts).learning_rate == 3e-5
-    sts = finetuning.task_defaults("sts-b")
+    assert finetuning_options.apply_task_defaults(opts).learning_rate == 3e-5
+    sts = finetuning_options.task_defaults("sts-b")
     assert (sts["warmup_step"], sts["learning_rate"], sts["train_step"], sts["train_batch_size"]) == \
         (214, 2e-5, 3598, 16)
 

@@ -7,13 +7,13 @@ import pytest
 import albert_nb as an
 from albert_nb.errors import InputError
 from albert_nb.model.presets import PRESETS
+from configs import tiny_config
 
-TINY = dict(vocab_size=100, embedding_size=16, hidden_size=32, num_attention_heads=4,
-            intermediate_size=64, num_hidden_layers=3)
+TINY = dict(num_attention_heads=4, num_hidden_layers=3)
 
 
 def tiny(**changes) -> an.AlbertConfig:
-    return an.AlbertConfig(**dict(TINY, **changes))
+    return tiny_config(**{"vocab_size": 100, **TINY, **changes})
 
 
 def random_inputs(batch=2, seq=10, vocab=100, seed=0, pad_from=None):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import albert_nb as an
+from albert_nb.training.checkpoints import variables_by_path
 from albert_nb.training import distribute
 from albert_nb.plots import pretraining as plots_pretraining
 from albert_nb.pretraining import trainer as pretraining
@@ -141,7 +142,7 @@ def test_init_checkpoint_and_init_from_group0(tmp_path):
     one = an.AlbertConfig.from_json_file(files["config"])
     source = an.AlbertForPretraining(one)
     prefix = str(tmp_path / "src" / "model.ckpt-0")
-    tf.train.Checkpoint(variables=pretraining.variables_by_path(source)).write(prefix)
+    tf.train.Checkpoint(variables=variables_by_path(source)).write(prefix)
     two = one.replace(num_hidden_groups=2)
     target = an.AlbertForPretraining(two)
     pretraining.load_init_checkpoint(target, prefix, init_from_group0=True)

@@ -137,7 +137,7 @@ def test_readme_mnli_command_end_to_end(tmp_path):
 
 def test_hub_module_handle_replaces_config_checkpoint_and_tokenizer(tmp_path):
     import albert_nb as an
-    from albert_nb.finetuning import trainer as finetuning
+    from albert_nb.finetuning import classifier as finetuning
     from albert_nb.interop import tfhub
 
     files = model_files()

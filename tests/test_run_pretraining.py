@@ -28,6 +28,7 @@ def test_readme_command_end_to_end(tmp_path):
 
     import albert_nb as an
     from albert_nb.pretraining import trainer as pretraining
+    from albert_nb.training.checkpoints import variables_by_path
 
     files = pretraining_files()
     records = tmp_path / "docs.tfrecord"
@@ -40,7 +41,7 @@ def test_readme_command_end_to_end(tmp_path):
     init = tmp_path / "init" / "model.ckpt-0"
     config = an.AlbertConfig.from_json_file(files["config"])
     initial = an.AlbertForPretraining(config)
-    tf.train.Checkpoint(variables=pretraining.variables_by_path(initial)).write(str(init))
+    tf.train.Checkpoint(variables=variables_by_path(initial)).write(str(init))
     out = tmp_path / "out"
     # The README command as a shell would split it, small values; one flag space-separated.
     command = (f"--input_file={records} --output_dir={out} --init_checkpoint={init} "

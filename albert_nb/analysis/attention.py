@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.special import softmax
 
 from albert_nb.errors import InputError
+from albert_nb.tokenizers import pairs
 
 FILTERS = ("All", "A->A", "A->B", "B->A", "B->B")
 STATISTICS = {
@@ -113,21 +115,10 @@ def attention_maps(model, input_ids, input_mask=None, segment_ids=None):
 
 
 def encode_pair(tokenizer, text_a: str, text_b: str | None = None, max_seq_length: int = 512):
-    """[CLS] A [SEP] (B [SEP]) as ids and segment ids, trimming the longer side to fit."""
-    a = tokenizer.encode(text_a or "")
-    b = tokenizer.encode(text_b) if text_b else []
-    if not a:
+    """[CLS] A [SEP] (B [SEP]) as int32 arrays (ids, segment ids): `tokenizers.pairs` rule."""
+    if not tokenizer.encode(text_a or ""):
         raise InputError(f"sentence A {text_a!r} gives no tokens; expected some text")
-    budget = max_seq_length - (3 if b else 2)
-    if budget < 2:
-        raise InputError(f"max_seq_length={max_seq_length} is too short for a sentence (pair)")
-    while len(a) + len(b) > budget:
-        (a if len(a) >= len(b) else b).pop()
-    ids = [tokenizer.cls_id] + a + [tokenizer.sep_id]
-    seg = [0] * len(ids)
-    if b:
-        ids += b + [tokenizer.sep_id]
-        seg += [1] * (len(b) + 1)
+    ids, seg = pairs.encode_pair(tokenizer, text_a, text_b, max_seq_length)
     return np.array(ids, "int32"), np.array(seg, "int32")
 
 
@@ -141,8 +132,7 @@ def mlm_top_k(model, sequence_output, positions, tokens_of, top_k: int = 5) -> d
         return {}
     seq = np.asarray(sequence_output)[:, list(positions)]               # [1, P, H]
     logits = np.asarray(model.mlm_head(seq, encoder_of(model).word_embeddings))[0]   # [P, V]
-    probs = np.exp(logits - logits.max(-1, keepdims=True))
-    probs /= probs.sum(-1, keepdims=True)
+    probs = softmax(logits, axis=-1)
     out = {}
     for pos, row in zip(positions, probs):
         best = np.argsort(-row)[:top_k]

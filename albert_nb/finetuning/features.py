@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_path, atomic_write_json
+from albert_nb.tokenizers.pairs import pack_pair
 
 FEATURE_FORMAT = 2  # bump when the record layout or conversion rule changes (invalidates caches)
 
@@ -44,34 +45,12 @@ class InputFeatures:
 
 
 # --------------------------------------------------------------------------- conversion
-def truncate_seq_pair(tokens_a: list, tokens_b: list, max_length: int) -> None:
-    """Pop from the end of the longer list until both fit in `max_length` (in place).
-
-    One token at a time from the longer side keeps as much of the shorter sentence as possible,
-    which matters for pairs like (short hypothesis, long premise).
-    """
-    while len(tokens_a) + len(tokens_b) > max_length:
-        (tokens_a if len(tokens_a) > len(tokens_b) else tokens_b).pop()
-
-
 def convert_example(example, label_map: dict | None, max_seq_length: int, tokenizer) -> InputFeatures:
     """`example` has text_a, text_b (or None) and label; label_map None means regression."""
-    if max_seq_length < 3:
-        raise InputError(f"--max_seq_length={max_seq_length}: expected at least 3 ([CLS] a [SEP])")
     tokens_a = tokenizer.tokenize(tokenizer.preprocess(example.text_a))
     tokens_b = tokenizer.tokenize(tokenizer.preprocess(example.text_b)) if example.text_b else None
-    # A text_b that tokenises to nothing (whitespace, characters the tokenizer drops) makes a
-    # single-sentence example, as in the original: no second [SEP], no segment 1.
-    if tokens_b:
-        truncate_seq_pair(tokens_a, tokens_b, max_seq_length - 3)          # [CLS] a [SEP] b [SEP]
-    else:
-        tokens_a = tokens_a[: max_seq_length - 2]                           # [CLS] a [SEP]
-    cls, sep = tokenizer.special_tokens["cls"], tokenizer.special_tokens["sep"]
-    tokens = [cls, *tokens_a, sep]
-    segment_ids = [0] * len(tokens)
-    if tokens_b:
-        tokens += [*tokens_b, sep]
-        segment_ids += [1] * (len(tokens_b) + 1)
+    names = tokenizer.special_tokens
+    tokens, segment_ids = pack_pair(tokens_a, tokens_b, names["cls"], names["sep"], max_seq_length)
     return InputFeatures(tokenizer.convert_tokens_to_ids(tokens), segment_ids,
                          label_value(example.label, label_map, getattr(example, "guid", "?")))
 

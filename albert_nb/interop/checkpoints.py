@@ -37,9 +37,9 @@ import tempfile
 import numpy as np
 
 from albert_nb.errors import InputError
+from albert_nb.paths import BEST_NAME
 
 ENCODER_SCOPE = "bert/"
-BEST_NAME = "model.ckpt-best"
 # Suffixes of optimizer state; the original's AdamW and LAMB both use adam_m / adam_v.
 SLOT_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v", "/Adam", "/Adam_1", "/Momentum")
 SKIPPED_NAMES = ("global_step", "good_steps", "loss_scale", "current_loss_scale")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from albert_nb.tokenizers.pairs import encode_pair
+
 
 def word_order_examples(lines, n: int = 256, min_words: int = 6, seed: int = 0):
     """(texts, labels): half original sentences (1), half with shuffled words (0)."""
@@ -35,12 +37,11 @@ def word_order_examples(lines, n: int = 256, min_words: int = 6, seed: int = 0):
 def encode(tokenizer, texts, max_seq_length: int = 32) -> dict:
     """[CLS] pieces [SEP], padded: {input_ids, input_mask, segment_ids} int32 [n, max_seq_length]."""
     ids = np.zeros((len(texts), max_seq_length), dtype=np.int32)
+    mask = np.zeros_like(ids)
     for row, text in enumerate(texts):
-        pieces = tokenizer.encode(text)[: max_seq_length - 2]
-        seq = [tokenizer.cls_id, *pieces, tokenizer.sep_id]
+        seq, _ = encode_pair(tokenizer, text, None, max_seq_length)
         ids[row, : len(seq)] = seq
-    mask = (ids != 0).astype(np.int32)
-    mask[:, 0] = 1
+        mask[row, : len(seq)] = 1
     return {"input_ids": ids, "input_mask": mask, "segment_ids": np.zeros_like(ids)}
 
 

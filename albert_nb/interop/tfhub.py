@@ -39,6 +39,8 @@ import tempfile
 import keras
 
 from albert_nb.errors import InputError
+from albert_nb.model.inputs import input_signature
+from albert_nb.paths import BEST_NAME
 
 SIGNATURES = ("tokens", "mlm", "sop", "tokenization_info")
 CONFIG_ASSET = "albert_config.json"
@@ -46,13 +48,6 @@ TF1_HUB_MARKER = "tfhub_module.pb"
 
 
 # ------------------------------------------------------------------------------ export
-def _input_spec():
-    import tensorflow as tf
-
-    return {name: tf.TensorSpec([None, None], tf.int32, name=name)
-            for name in ("input_ids", "input_mask", "segment_ids")}
-
-
 def build_hub_root(model, tokenizer_files, do_lower_case: bool = True):
     """The object `tf.saved_model.save` writes: variables, functions, signatures and assets.
 
@@ -86,7 +81,7 @@ def build_hub_root(model, tokenizer_files, do_lower_case: bool = True):
     root.vocab_asset = tf.saved_model.Asset(os.fspath(tokenizer_files[0]))
     root.other_assets = [tf.saved_model.Asset(os.fspath(p)) for p in tokenizer_files[1:]]
     lower = bool(do_lower_case)
-    spec = _input_spec()
+    spec = input_signature()
     encoder = model.albert
 
     @tf.function(input_signature=[spec])
@@ -174,7 +169,7 @@ def tokenizer_file_list(tokenizer) -> list[str]:
     return [tokenizer.vocab_file]
 
 
-def export_directory(albert_directory, export_path, checkpoint_name: str = "model.ckpt-best",
+def export_directory(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
                      do_lower_case: bool = True, use_einsum: bool = True) -> str:
     """What `python -m albert_nb.export_to_tfhub` does: release directory -> hub module."""
     from albert_nb.interop.checkpoints import load_pretrained

@@ -12,6 +12,7 @@ from keras import ops
 
 from albert_nb.model.config import AlbertConfig
 from albert_nb.model.layers import activation, dense, layer_norm
+from albert_nb.model.inputs import encoder_inputs
 from albert_nb.model.modeling import AlbertModel
 
 NEG_INF = -1e30  # masks logits of positions that can never be an answer (query, padding)
@@ -21,10 +22,6 @@ def gather_positions(sequence, positions):
     """sequence [batch, seq, width], positions [batch, P] -> [batch, P, width]."""
     positions = ops.cast(positions, "int32")
     return ops.take_along_axis(sequence, positions[:, :, None], axis=1)
-
-
-def _encoder_inputs(inputs):
-    return {k: inputs[k] for k in ("input_ids", "input_mask", "segment_ids") if k in inputs}
 
 
 class MaskedLMHead(keras.layers.Layer):
@@ -65,7 +62,7 @@ class AlbertForPretraining(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        out = self.albert(_encoder_inputs(inputs), training=training)
+        out = self.albert(encoder_inputs(inputs), training=training)
         positions = inputs.get("masked_lm_positions")
         seq = out["sequence_output"]                                        # [batch, seq, hidden]
         picked = seq if positions is None else gather_positions(seq, positions)  # [batch, P, hidden]
@@ -92,7 +89,7 @@ class AlbertForSequenceClassification(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        pooled = self.albert(_encoder_inputs(inputs), training=training)["pooled_output"]
+        pooled = self.albert(encoder_inputs(inputs), training=training)["pooled_output"]
         logits = self.classifier(self.dropout(pooled, training=training))   # [batch, num_labels]
         return {"logits": ops.cast(logits, "float32")}
 
@@ -111,7 +108,7 @@ class AlbertForTokenClassification(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        seq = self.albert(_encoder_inputs(inputs), training=training)["sequence_output"]
+        seq = self.albert(encoder_inputs(inputs), training=training)["sequence_output"]
         logits = self.classifier(self.dropout(seq, training=training))      # [batch, seq, num_labels]
         return {"logits": ops.cast(logits, "float32")}
 
@@ -128,7 +125,7 @@ class AlbertForQuestionAnswering(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        seq = self.albert(_encoder_inputs(inputs), training=training)["sequence_output"]
+        seq = self.albert(encoder_inputs(inputs), training=training)["sequence_output"]
         logits = ops.cast(self.qa_outputs(seq), "float32")                 # [batch, seq, 2]
         return {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
 
@@ -170,7 +167,7 @@ class AlbertForQuestionAnsweringV2(keras.Model):
         return logits * (1.0 - p_mask) + NEG_INF * p_mask
 
     def call(self, inputs, training=None):
-        seq = self.albert(_encoder_inputs(inputs), training=training)["sequence_output"]  # [B, T, H]
+        seq = self.albert(encoder_inputs(inputs), training=training)["sequence_output"]  # [B, T, H]
         p_mask = ops.cast(inputs["p_mask"], "float32")                     # [B, T]
         start_logits = ops.cast(self.start_dense(seq)[..., 0], "float32")
         start_logits = start_logits * (1.0 - p_mask) + NEG_INF * p_mask   # [B, T]
@@ -225,7 +222,7 @@ class AlbertForMultipleChoice(keras.Model):
     def call(self, inputs, training=None):
         ids = inputs["input_ids"]                                           # [B, choices, T]
         batch, choices, seq = ops.shape(ids)[0], ops.shape(ids)[1], ops.shape(ids)[2]
-        flat = {k: ops.reshape(v, (batch * choices, seq)) for k, v in _encoder_inputs(inputs).items()}
+        flat = {k: ops.reshape(v, (batch * choices, seq)) for k, v in encoder_inputs(inputs).items()}
         pooled = self.albert(flat, training=training)["pooled_output"]      # [B*choices, H]
         scores = self.classifier(self.dropout(pooled, training=training))   # [B*choices, 1]
         return {"logits": ops.reshape(ops.cast(scores, "float32"), (batch, choices))}

@@ -11,9 +11,9 @@ from keras import ops
 
 from albert_nb.model.config import AlbertConfig
 from albert_nb.errors import InputError
+from albert_nb.model.inputs import INPUT_NAMES, input_signature
 from albert_nb.model.layers import MASK_VALUE, AlbertEmbeddings, AlbertEncoder, AlbertPooler
 
-INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 
 
 def attention_mask_bias(input_mask):
@@ -104,9 +104,7 @@ class AlbertModel(keras.Model):
         """
         import tensorflow as tf
 
-        spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in INPUT_NAMES}
-
-        @tf.function(input_signature=[spec], jit_compile=jit_compile)
+        @tf.function(input_signature=[input_signature()], jit_compile=jit_compile)
         def forward(inputs):
             return self(inputs, training=False, output_hidden_states=output_hidden_states,
                         output_attentions=output_attentions)

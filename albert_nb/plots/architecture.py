@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from albert_nb.model import params
 from albert_nb.model.config import AlbertConfig
 from albert_nb.errors import InputError
+from albert_nb.model.inputs import INPUT_NAMES
 
 COMPONENT_COLORS = {"embeddings": "#4C78A8", "embedding_projection": "#72B7B2", "attention": "#F58518",
                     "ffn": "#E45756", "pooler": "#54A24B"}
@@ -137,10 +138,9 @@ def forward_shape_trace(model, inputs) -> tuple[list[dict], dict]:
 
     from albert_nb.model.modeling import attention_mask_bias
 
-    for key in ("input_ids", "input_mask", "segment_ids"):
+    for key in INPUT_NAMES:
         if key not in inputs:
-            raise InputError(f"forward_shape_trace: inputs lack {key!r}; expected input_ids, "
-                             "input_mask and segment_ids")
+            raise InputError(f"forward_shape_trace: inputs lack {key!r}; expected {INPUT_NAMES}")
     cfg = model.config
     trace: list[dict] = []
 

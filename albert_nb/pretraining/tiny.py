@@ -18,7 +18,22 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+from keras import ops
+from sklearn.metrics import log_loss, roc_auc_score
+
+from albert_nb.corpora import loaders as corpora
 from albert_nb.io_utils import atomic_write_json
+from albert_nb.model.config import AlbertConfig
+from albert_nb.paths import artifact_dir
+from albert_nb.pretraining import create as cpd
+from albert_nb.pretraining import trainer as pretraining
+from albert_nb.pretraining.evaluation import most_frequent_token_baseline
+from albert_nb.pretraining.objectives import model_inputs
+from albert_nb.pretraining.options import PretrainingOptions
+from albert_nb.tokenizers import vocab_training
+from albert_nb.tokenizers.tokenization import FullTokenizer
+from albert_nb.training.checkpoints import checkpoint_steps
 
 MARKER = "COMPLETE.json"
 FORMAT_VERSION = 1
@@ -51,8 +66,6 @@ def settings(smoke: bool = False) -> dict:
 
 
 def artifact_directory(smoke: bool = False) -> Path:
-    from albert_nb.paths import artifact_dir
-
     return artifact_dir("tiny_pretrained_smoke" if smoke else "tiny_pretrained")
 
 
@@ -66,11 +79,6 @@ def prepare_data(directory, smoke: bool = False, show_progress: bool = False) ->
     Files already present are reused (each was written atomically, so present means whole).
     Returns the paths, the tokenizer and corpus statistics.
     """
-    from albert_nb.corpora import loaders as corpora
-    from albert_nb.tokenizers import vocab_training
-    from albert_nb import create_pretraining_data as cpd
-    from albert_nb.tokenizers.tokenization import FullTokenizer
-
     s = settings(smoke)
     directory = Path(directory)
     data = directory / "data"
@@ -104,7 +112,6 @@ def prepare_data(directory, smoke: bool = False, show_progress: bool = False) ->
 
 
 def write_config(directory, vocab_size: int, smoke: bool = False) -> str:
-    from albert_nb.model.config import AlbertConfig
 
     s = settings(smoke)
     config = AlbertConfig(vocab_size=vocab_size, max_position_embeddings=s["max_seq_length"],
@@ -116,7 +123,6 @@ def write_config(directory, vocab_size: int, smoke: bool = False) -> str:
 
 def options(directory, smoke: bool = False):
     """The PretrainingOptions of the build (the same run as the CLI would do)."""
-    from albert_nb.pretraining.trainer import PretrainingOptions
 
     s = settings(smoke)
     data = Path(directory) / "data"
@@ -154,7 +160,6 @@ def train(trainer, directory, on_log=None, show_progress: bool = True) -> list:
 
 
 def _latest_step(directory) -> int:
-    from albert_nb.pretraining.trainer import checkpoint_steps
 
     steps = checkpoint_steps(str(directory))
     return max(steps) if steps else 0
@@ -164,11 +169,9 @@ def finish(trainer, directory, data: dict, smoke: bool = False, started: float |
            show=None) -> dict:
     """Evaluate on held-out documents, write eval_results.txt and model.ckpt-best, compare with
     the constant baselines, then write the completion marker. Returns the summary."""
-    from albert_nb.pretraining import trainer as pretraining
-
     results = trainer.evaluate_checkpoints(show=show)
     final = trainer.evaluate()
-    mlm_base = pretraining.most_frequent_token_baseline(trainer.eval_dataset())
+    mlm_base = most_frequent_token_baseline(trainer.eval_dataset())
     sop_base = sop_majority_baseline(trainer.eval_dataset())
     sop_base.update(sop_ranking(trainer))
     summary = {"format_version": FORMAT_VERSION, "held_out": final, "checkpoint_eval": results,
@@ -181,7 +184,6 @@ def finish(trainer, directory, data: dict, smoke: bool = False, started: float |
 
 def sop_majority_baseline(dataset) -> dict:
     """Accuracy of always answering the more frequent sentence-order label of the set."""
-    import numpy as np
 
     labels = np.concatenate([b["next_sentence_labels"].numpy().ravel() for b in dataset])
     share = float(labels.mean())
@@ -196,12 +198,6 @@ def sop_ranking(trainer) -> dict:
     With unbalanced labels (single-sentence chunks always get a random-document B, label 1),
     accuracy hides what the classifier knows; AUC 0.5 and loss = entropy mean "learnt nothing".
     """
-    import numpy as np
-    from keras import ops
-    from sklearn.metrics import log_loss, roc_auc_score
-
-    from albert_nb.pretraining.trainer import model_inputs
-
     labels, scores = [], []
     for batch in trainer.eval_dataset():
         logits = trainer.model(model_inputs(batch), training=False)["sop_logits"]   # [batch, 2]
@@ -220,8 +216,6 @@ def summary(directory) -> dict:
 def build_tiny_pretrained(smoke: bool = False, on_log=None, show_progress: bool = True,
                           force: bool = False) -> Path:
     """Build (or reuse) the tiny pretrained model; returns its directory (see module doc)."""
-    from albert_nb.pretraining import trainer as pretraining
-
     directory = artifact_directory(smoke)
     if is_complete(directory) and not force:
         return directory

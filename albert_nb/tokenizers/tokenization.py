@@ -214,21 +214,14 @@ class FullTokenizer:
         # A WordPiece vocab without [PAD] still pads with 0, like the original's writers.
         return self.vocab.get(self._names["pad"], 0)
 
-    @property
-    def unk_id(self) -> int:
-        return self.vocab[self._names["unk"]]
+    def special_id(self, name: str) -> int:
+        """Id of a special token by role: "unk", "cls", "sep" or "mask"."""
+        return self.vocab[self._names[name]]
 
-    @property
-    def cls_id(self) -> int:
-        return self.vocab[self._names["cls"]]
-
-    @property
-    def sep_id(self) -> int:
-        return self.vocab[self._names["sep"]]
-
-    @property
-    def mask_id(self) -> int:
-        return self.vocab[self._names["mask"]]
+    unk_id = property(lambda self: self.special_id("unk"))
+    cls_id = property(lambda self: self.special_id("cls"))
+    sep_id = property(lambda self: self.special_id("sep"))
+    mask_id = property(lambda self: self.special_id("mask"))
 
     @property
     def special_tokens(self) -> dict:

@@ -71,16 +71,3 @@ def wrap_for_precision(optimizer):
 def inner_optimizer(optimizer):
     """The optimizer that owns the slots and the schedule (unwraps LossScaleOptimizer)."""
     return getattr(optimizer, "inner_optimizer", optimizer)
-
-
-def define_tpu_flags(num_tpu_cores: int = 8) -> None:
-    """The original scripts' TPU flags, shared by every CLI that trains (absl flags)."""
-    from absl import flags
-
-    flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
-    flags.DEFINE_string("tpu_name", None, "Cloud TPU name or grpc:// address.")
-    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
-    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
-    flags.DEFINE_string("master", None, "TensorFlow master URL (TPU).")
-    flags.DEFINE_integer("num_tpu_cores", num_tpu_cores,
-                         "TPU cores (TPUStrategy uses every core it finds).")

@@ -1,0 +1,263 @@
+"""The one training loop every trainer shares: set-up, train to a boundary, checkpoint, resume.
+
+A task (pretraining, classification, SQuAD, RACE, tagging) subclasses `Trainer` and supplies
+only what is its own:
+
+* `build_model()` -> the keras.Model (built inside the strategy's scope);
+* `compute_losses(outputs, batch)` -> {"loss": float32 scalar, ...} (extra terms are free);
+* `train_dataset(skip_batches)` -> the batched, repeating, seeded tf.data stream;
+* `build_train_metrics()` / `update_train_metrics(outputs, batch, losses)` / `train_metrics()`;
+* `initialize()` -> where the weights come from when there is nothing to resume;
+* optionally `model_inputs(batch)`, `log_record(record)`, `after_save(step, prefix)` and the
+  progress text (`describe_start`, `progress_postfix`).
+
+Everything else is here once: precision, strategy and seeds; the optimizer with its slots
+built before any restore; `global_step`; a `tf.train.Checkpoint` of model, optimizer, step,
+RNG states and (when tf.data allows) the data iterator; resuming from the newest checkpoint;
+and the loop that runs compiled chunks of at most `iterations_per_loop` steps (the original's
+TPU loop size), never past a log or save boundary.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Callable
+
+import keras
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+from tqdm.auto import tqdm
+
+from albert_nb.model.modeling import INPUT_NAMES
+from albert_nb.training import distribute
+from albert_nb.training.checkpoints import CHECKPOINT_NAME, variables_by_path
+from albert_nb.training.optimization import create_optimizer
+
+
+@dataclasses.dataclass
+class LoopSettings:
+    """What the loop needs from a trainer's options, under one set of names (the original's
+    scripts call the same things num_train_steps/train_step, num_warmup_steps/warmup_step)."""
+
+    output_dir: str
+    total_steps: int
+    warmup_steps: int
+    learning_rate: float
+    optimizer: str = "adamw"
+    poly_power: float = 1.0
+    start_warmup_step: int = 0
+    save_every: int = 1000
+    log_every: int = 100
+    iterations_per_loop: int = 1000
+    keep_checkpoint_max: int = 0          # 0 keeps every checkpoint
+    seed: int = 12345
+    mixed_precision: str | None = None
+    jit_compile: bool = False
+    deterministic: bool = False
+    use_tpu: bool = False
+    tpu_name: str | None = None
+    tpu_zone: str | None = None
+    gcp_project: str | None = None
+    master: str | None = None
+    progress_desc: str = "training"
+
+
+class Trainer:
+    """Model, optimizer, data and checkpoints of one training run (see the module docstring)."""
+
+    def __init__(self, settings: LoopSettings):
+        self.settings = s = settings
+        if s.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        distribute.set_precision(s.mixed_precision)
+        self.strategy = distribute.select_strategy(s.use_tpu, s.tpu_name, s.tpu_zone,
+                                                   s.gcp_project, s.master)
+        os.makedirs(s.output_dir, exist_ok=True)
+        keras.utils.set_random_seed(s.seed)
+        with self.strategy.scope():
+            self.model = self.build_model()
+            optimizer = create_optimizer(s.learning_rate, s.total_steps, s.warmup_steps,
+                                         s.optimizer, s.poly_power, s.start_warmup_step)
+            self.optimizer = distribute.wrap_for_precision(optimizer)
+            # Slots exist before any restore, so a checkpoint fills them instead of deferring.
+            self.optimizer.build(self.model.trainable_variables)
+            self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
+                                           aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.build_train_metrics()
+        self._train_loop = None
+        self._train_iterator = None
+        self.restore_message = ""
+        self.show_progress = True
+
+    # -- what a task supplies -----------------------------------------------------------
+    def build_model(self):
+        raise NotImplementedError
+
+    def compute_losses(self, outputs, batch) -> dict:
+        raise NotImplementedError
+
+    def train_dataset(self, skip_batches: int = 0):
+        raise NotImplementedError
+
+    def build_train_metrics(self) -> None:
+        """Create the Keras metrics `update_train_metrics` feeds (called in the strategy scope)."""
+
+    def update_train_metrics(self, outputs, batch, losses) -> None:
+        """Accumulate training metrics inside the compiled step."""
+
+    def train_metrics(self, reset: bool = True) -> dict:
+        """The accumulated training metrics as floats (reset afterwards)."""
+        return {}
+
+    def initialize(self) -> str:
+        """Initial weights when output_dir has no checkpoint; returns what was done."""
+        return "initialised randomly"
+
+    def model_inputs(self, batch) -> dict:
+        return {k: batch[k] for k in INPUT_NAMES}
+
+    def describe_start(self, message: str) -> str:
+        return f"{message}; {distribute.describe(self.strategy)}"
+
+    def progress_postfix(self, record: dict) -> dict:
+        return {"loss": f"{record['loss']:.3f}"} if "loss" in record else {}
+
+    def log_record(self, record: dict) -> None:
+        """Persist one logged training record, already appended to `self.history`."""
+
+    def after_save(self, step: int, prefix: str) -> None:
+        """Called after each checkpoint is written (e.g. evaluate it)."""
+
+    def show_line(self, line: str) -> None:
+        if self.show_progress:
+            tqdm.write(line)
+
+    def speed(self, steps: int, seconds: float) -> dict:
+        return {"steps_per_sec": steps / max(seconds, 1e-9)}
+
+    def resumed_history(self, step: int) -> list:
+        """The records a resumed run logged before `step` (default: none are kept)."""
+        return []
+
+    # -- the compiled step ----------------------------------------------------------------
+    def build_train_loop(self):
+        model, optimizer, strategy = self.model, self.optimizer, self.strategy
+        # Only float16 wraps the optimizer (LossScaleOptimizer); the wrapper scales the loss.
+        scales_loss = optimizer is not distribute.inner_optimizer(optimizer)
+        replicas = strategy.num_replicas_in_sync
+
+        def step(batch):
+            with tf.GradientTape() as tape:
+                outputs = model(self.model_inputs(batch), training=True)
+                losses = self.compute_losses(outputs, batch)
+                # Gradients are summed over replicas, so each replica's loss is divided by the
+                # replica count: the result is the mean of the per-replica losses.
+                loss = losses["loss"] / replicas
+                if scales_loss:
+                    loss = optimizer.scale_loss(loss)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            self.update_train_metrics(outputs, batch, losses)
+
+        step_fn = tf.function(step, jit_compile=True) if self.settings.jit_compile else step
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            for _ in tf.range(num_steps):
+                strategy.run(step_fn, args=(next(iterator),))
+                self.global_step.assign_add(1)
+
+        return train_loop
+
+    def learning_rate(self) -> float:
+        # Keras evaluates the schedule at optimizer.iterations: the rate of the next step.
+        return float(distribute.inner_optimizer(self.optimizer).learning_rate)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def checkpoint_manager(self):
+        """CheckpointManager over model, optimizer, step, RNG states and (when possible) the
+        training data iterator, restored from output_dir's newest checkpoint if there is one.
+
+        A single-device tf.data iterator is checkpointable, so a resumed run continues with the
+        exact next batch. Distributed iterators (MirroredStrategy, TPU) are not; those runs
+        rebuild the same seeded stream and skip the batches already consumed.
+        """
+        iterator = iter(self.strategy.experimental_distribute_dataset(self.train_dataset()))
+        trackable = isinstance(iterator, tf.__internal__.tracking.Trackable)
+        # The dropout RNG states are Keras non-trainable variables that the object graph of a
+        # Keras 3 model does not reach; listing them keeps resumed dropout masks identical.
+        state = dict(model=self.model, optimizer=self.optimizer, global_step=self.global_step,
+                     variables=variables_by_path(self.model),
+                     rng_states=list(self.model.non_trainable_variables))
+        if trackable:
+            state["train_iterator"] = iterator
+        self.checkpoint = tf.train.Checkpoint(**state)
+        manager = tf.train.CheckpointManager(self.checkpoint, self.settings.output_dir,
+                                             max_to_keep=self.settings.keep_checkpoint_max or None,
+                                             checkpoint_name=CHECKPOINT_NAME)
+        if manager.latest_checkpoint:
+            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            self.restore_message = f"resumed from {manager.latest_checkpoint}"
+        else:
+            self.restore_message = self.initialize()
+        step = int(self.global_step.numpy())
+        if trackable or step == 0:
+            self._train_iterator = iterator
+        else:
+            skipped = self.train_dataset(skip_batches=step)
+            self._train_iterator = iter(self.strategy.experimental_distribute_dataset(skipped))
+        return manager
+
+    # -- training -------------------------------------------------------------------------
+    def train(self, on_log: Callable[[dict], None] | None = None, show_progress: bool = True) -> list:
+        """Train until global_step == total_steps, checkpointing every save_every steps.
+
+        Each call of the compiled loop runs up to `iterations_per_loop` steps, never past a
+        checkpoint or log boundary. Returns the logged records.
+        """
+        s = self.settings
+        self.show_progress = show_progress
+        manager = self.checkpoint_manager()
+        if self._train_loop is None:
+            self._train_loop = self.build_train_loop()
+        step = int(self.global_step.numpy())
+        self.history = history = self.resumed_history(step)
+        bar = tqdm(total=s.total_steps, initial=step, unit="step", disable=not show_progress,
+                   desc=s.progress_desc, dynamic_ncols=True)
+        self.show_line(self.describe_start(self.restore_message))
+        last_time, last_step = time.perf_counter(), step
+        self.train_metrics(reset=True)
+        while step < s.total_steps:
+            boundary = min(s.total_steps, (step // s.save_every + 1) * s.save_every,
+                           (step // s.log_every + 1) * s.log_every, step + s.iterations_per_loop)
+            self._train_loop(self._train_iterator, tf.constant(boundary - step, tf.int32))
+            step = int(self.global_step.numpy())
+            if step % s.log_every == 0 or step == s.total_steps:
+                now = time.perf_counter()
+                record = {"step": step, **self.train_metrics(reset=True),
+                          "learning_rate": self.learning_rate(),
+                          **self.speed(step - last_step, now - last_time)}
+                last_time, last_step = now, step
+                history.append(record)
+                self.log_record(record)
+                if on_log is not None:
+                    on_log(record)
+                bar.set_postfix(self.progress_postfix(record))
+            if step % s.save_every == 0 or step == s.total_steps:
+                self.after_save(step, manager.save(checkpoint_number=step))
+                last_time = time.perf_counter()  # evaluation time is not training speed
+            bar.update(step - bar.n)
+        bar.close()
+        return history
+
+
+def write_scalars(writer, step: int, values: dict) -> None:
+    """TensorBoard scalars without the tensorboard package (tf.summary.scalar needs it):
+    a float32 scalar tagged for the "scalars" plugin is exactly what TensorBoard reads."""
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    with writer.as_default(step=step):
+        for key, value in values.items():
+            tf.summary.write(key, tf.constant(float(value), tf.float32), metadata=metadata)
+    writer.flush()

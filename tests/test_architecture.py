@@ -1,0 +1,80 @@
+"""The house stays as drawn (DEVELOPING.md, "Architecture"): which folder may import which.
+
+Every `import` and `from ... import` in albert_nb/, top-level or inside functions, is read with
+`ast`; a module's layer is its first folder under albert_nb/ ("cli" etc. for top-level files).
+"""
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "albert_nb"
+PLUMBING = {"errors", "io_utils", "paths", "_lazy", "__init__"}
+CLIS = {"run_pretraining", "run_classifier", "create_pretraining_data", "export_to_tfhub",
+        "export_checkpoints"}
+# layer -> the layers it may import (plumbing is open to all; a layer may import itself).
+ALLOWED = {
+    "tokenizers": set(),
+    "corpora": set(),
+    "model": set(),
+    "interop": {"model", "tokenizers"},
+    "analysis": {"model", "tokenizers"},
+    "tasks": {"corpora", "tokenizers"},
+    "training": {"model", "interop"},
+    "pretraining": {"model", "tokenizers", "corpora", "training", "interop"},
+    "finetuning": {"model", "tokenizers", "tasks", "training", "interop"},
+    "plots": {"model", "tokenizers", "analysis", "pretraining", "finetuning", "tasks", "corpora",
+              "interop", "training", "notebook"},
+    "cli": set(),
+    "notebook": set(),
+    "walkthrough": set(),
+}
+# The CLIs are flags -> one library call: they may reach every library layer but plots/.
+LIBRARY = {"tokenizers", "corpora", "model", "interop", "analysis", "tasks", "training",
+           "pretraining", "finetuning", "cli"}
+for name in CLIS:
+    ALLOWED[name] = LIBRARY
+
+
+def layer_of(path: pathlib.Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def imported_layers(path: pathlib.Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "albert_nb":
+                names = [f"albert_nb.{alias.name}" for alias in node.names]
+            else:
+                names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "albert_nb" and len(parts) > 1:
+                yield parts[1], node.lineno
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_follow_the_layers(path):
+    layer = layer_of(path)
+    if layer in PLUMBING:
+        allowed = set()
+    else:
+        assert layer in ALLOWED, f"{path}: layer {layer!r} is not in the architecture table"
+        allowed = ALLOWED[layer]
+    bad = [(target, line) for target, line in imported_layers(path)
+           if target not in PLUMBING and target != layer and target not in allowed]
+    assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}; {layer}/ may import {sorted(allowed)}"
+
+
+def test_nothing_but_plots_imports_plots():
+    users = {str(p.relative_to(PACKAGE)) for p in MODULES if layer_of(p) != "plots"
+             and any(t == "plots" for t, _ in imported_layers(p))}
+    assert not users
