@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import pytest
 
-from albert_nb import create_pretraining_data as cpd
+from albert_nb.pretraining import create as cpd
 from albert_nb.errors import InputError
 from albert_nb.model.config import AlbertConfig
 from albert_nb.pretraining import masking
