@@ -21,8 +21,8 @@ Outputs in --output_dir: model.ckpt-<step>.* (kept per --keep_checkpoint_max, 0 
 original ignored the flag and its eval sweep deleted every non-best checkpoint, we delete
 nothing), model.ckpt-best.* (a copy of the best on dev), eval_results.txt, best_trial.txt,
 eval_history.json, eval_predictions.json, train_history.json, test_results.tsv,
-submit_results.tsv; features are cached as <task>_train.tf_record / <task>_eval.tf_record /
-predict.tf_record in --cached_dir (default --output_dir) with a fingerprint, rebuilt when the
+submit_results.tsv; features are cached as albert_nb_<task>_{train,eval,predict}.tf_record
+in --cached_dir (default --output_dir) with a fingerprint, rebuilt when the
 data or settings change. Run the same command again after an interruption: training resumes
 from the newest checkpoint and already evaluated checkpoints are not evaluated again.
 

@@ -218,8 +218,8 @@ def test_selection_sees_every_checkpoint_even_when_few_are_kept(tmp_path):
     # the export serves the best weights: its probabilities are the prediction file's
     import tensorflow as tf
 
-    served = tf.saved_model.load(result["export"]).signatures["serving_default"]
-    test = fdata.batch_dataset(fdata.read_features(os.path.join(out, "predict.tf_record"), False),
+    served = tf.saved_model.load(result["export"]).signatures["serving_ids"]
+    test = fdata.batch_dataset(fdata.read_features(os.path.join(out, "albert_nb_sst-2_predict.tf_record"), False),
                                64, 64, is_training=False)
     batch = next(iter(test))
     probs = served(**{k: batch[k] for k in INPUT_NAMES})["probabilities"].numpy()

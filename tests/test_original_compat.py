@@ -275,3 +275,82 @@ def test_export_has_the_originals_tf_example_signature_and_ours(tmp_path, num_la
             assert "threshold" not in out
         else:
             assert out["threshold"].dtype == tf.float32 and float(out["threshold"]) == threshold
+# ------------------------------------------------------------- --init_from_group0 (item 10)
+def original_group0_assignment(model_names, checkpoint_names):
+    """modeling.get_assignment_map_from_checkpoint with num_of_group > 1: a weight loads from
+    its own name when the checkpoint has it, else from the same weight in group 0."""
+    import re
+
+    out = {}
+    for name in model_names:
+        if name in checkpoint_names:
+            out[name] = name
+        elif re.sub(r"/group_\d+/", "/group_0/", name) in checkpoint_names:
+            out[name] = re.sub(r"/group_\d+/", "/group_0/", name)
+    return out
+
+
+@pytest.mark.parametrize("layout", ["google", "albert_nb"])
+def test_init_from_group0_maps_each_name_to_itself_first(tmp_path, layout):
+    import numpy as np
+    import tensorflow as tf
+
+    from albert_nb.interop import checkpoints
+    from albert_nb.model.heads import AlbertForPretraining
+    from albert_nb.training import checkpoints as pretraining
+
+    small = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=4,
+                         num_hidden_groups=2, num_attention_heads=2, intermediate_size=32,
+                         max_position_embeddings=16)
+    source = AlbertForPretraining(small)
+    ids = np.array([[2, 5, 6, 7, 3]], np.int32)
+    source({"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids)})
+    for variable in source.trainable_variables:  # make group 1 visibly differ from group 0
+        variable.assign(np.random.default_rng(abs(hash(variable.path)) % 2**32)
+                        .normal(size=variable.shape).astype("float32"))
+    saved = checkpoints.tf1_arrays(source)
+    if layout == "google":
+        prefix = checkpoints.save_tf1_checkpoint(source, str(tmp_path / "model.ckpt-7"))
+    else:
+        prefix = tf.train.Checkpoint(variables=pretraining.variables_by_path(source)).write(
+            str(tmp_path / "ours" / "ckpt-7"))
+    target = AlbertForPretraining(small.replace(num_hidden_groups=4))
+    target({"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids)})
+    pretraining.load_init_checkpoint(target, prefix, init_from_group0=True)
+    got = checkpoints.tf1_arrays(target)
+    mapping = original_group0_assignment(list(got), set(saved))
+    assert any("/group_1/" in k and v == k for k, v in mapping.items())       # own group 1
+    assert any("/group_3/" in k and "/group_0/" in v for k, v in mapping.items())
+    for name, source_name in mapping.items():
+        np.testing.assert_array_equal(got[name], saved[source_name], err_msg=name)
+
+
+# --------------------------------------- run_glue.sh's two phases, from_tf_hub, flags (1, 2, 6)
+def test_run_glue_two_phases_keep_every_checkpoint_and_find_the_early_best(tmp_path):
+    """run_glue.sh: a --do_train run, then a separate --do_eval run that sweeps every checkpoint
+    (the original's RunConfig keeps all: keep_checkpoint_max=0)."""
+    import os
+
+    from finetuning_helpers import model_files
+
+    from albert_nb import paths
+    from albert_nb.finetuning import classifier
+    from albert_nb.finetuning.options import ClassifierOptions
+
+    files = model_files()
+    common = dict(data_dir=os.path.join(str(paths.REPO_ROOT), "data", "glue"), task_name="MNLI",
+                  output_dir=str(tmp_path / "mnli"), spm_model_file=files["spm"],
+                  albert_config_file=files["config"], init_checkpoint=files["init_checkpoint"],
+                  max_seq_length=64, train_step=12, save_checkpoints_steps=1, train_batch_size=4,
+                  learning_rate=1e-3)
+    assert ClassifierOptions(**common).keep_checkpoint_max == 0
+    classifier.run(ClassifierOptions(**common, do_train=True), show=None, show_progress=False)
+    assert sorted(int(f.split("-")[-1][:-6]) for f in os.listdir(common["output_dir"])
+                  if f.startswith("model.ckpt-") and f.endswith(".index")) == list(range(1, 13))
+    swept = classifier.run(ClassifierOptions(**common, do_eval=True), show=None, show_progress=False)
+    steps = [r["global_step"] for r in swept["eval_history"]]
+    assert steps == list(range(1, 13))
+    scores = [r["eval_accuracy"] for r in swept["eval_history"]]
+    first_best = steps[scores.index(max(scores))]          # the original keeps the first on ties
+    assert swept["best"]["global_step"] == first_best
+

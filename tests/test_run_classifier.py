@@ -88,7 +88,7 @@ def test_readme_mnli_command_end_to_end(tmp_path):
     for block in blocks:
         assert {"eval_accuracy", "eval_loss", "global_step", "best"} <= set(block)
         assert 0.0 <= block["eval_accuracy"] <= 1.0 and block["eval_loss"] > 0
-    assert blocks[0]["best"] == 0.0
+    assert blocks[0]["best"] == -1
     accuracies = [b["eval_accuracy"] for b in blocks]
     best_step = [2, 4, 6][int(np.argmax(accuracies))]
 
@@ -113,7 +113,8 @@ def test_readme_mnli_command_end_to_end(tmp_path):
     assert [r[1] for r in submit[1:]] == [labels[int(np.argmax(r))] for r in rows]
 
     # feature caches as the original names them, each with its fingerprint
-    for name in ("mnli_train.tf_record", "mnli_eval.tf_record", "predict.tf_record"):
+    for name in ("albert_nb_mnli_train.tf_record", "albert_nb_mnli_eval.tf_record",
+                 "albert_nb_mnli_predict.tf_record"):
         assert os.path.isfile(os.path.join(out, name))
         assert os.path.isfile(os.path.join(out, name + ".fingerprint.json"))
     assert json.load(open(os.path.join(out, "train_history.json")))[-1]["step"] == 6

@@ -19,9 +19,7 @@ notebook 05 calls the same function. What is classification's own (the rest is t
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import time
 
 import keras
 import numpy as np
@@ -30,6 +28,7 @@ from scipy.special import softmax
 
 from albert_nb.errors import InputError
 from albert_nb.finetuning import features as fdata
+from albert_nb.finetuning.export import export_classifier
 from albert_nb.finetuning.options import ClassifierOptions
 from albert_nb.finetuning.trainer import ModelSource, TaskTrainer, loop_settings, resolve_model_source
 from albert_nb.io_utils import atomic_write_json
@@ -63,8 +62,9 @@ class Resolved(ModelSource):
 
 def validate(opts: ClassifierOptions) -> Resolved:
     """Check flags and files before any model is built; one clear InputError otherwise."""
-    if not (opts.do_train or opts.do_eval or opts.do_predict):
-        raise InputError("at least one of --do_train, --do_eval or --do_predict must be set")
+    if not (opts.do_train or opts.do_eval or opts.do_predict or opts.export_dir):
+        raise InputError("at least one of --do_train, --do_eval, --do_predict or --export_dir "
+                         "must be set")
     if not opts.task_name:
         raise InputError("--task_name is required (e.g. MNLI, SST-2, STS-B)")
     task = registry.get_task(opts.task_name)
@@ -156,10 +156,10 @@ class FineTuner(TaskTrainer):
 
     # -- data ---------------------------------------------------------------------------
     def feature_file(self, split: str) -> str:
-        """Where the original puts its TFRecords: cached_dir (if given) else output_dir."""
-        name = {"train": f"{self.task.name}_train.tf_record", "dev": f"{self.task.name}_eval.tf_record",
-                "test": "predict.tf_record"}[split]
-        return os.path.join(self.opts.cached_dir or self.opts.output_dir, name)
+        """Where the original puts its TFRecords (cached_dir if given, else output_dir), under
+        names of our own (`features.cache_file_name`): the original's files have another layout."""
+        return os.path.join(self.opts.cached_dir or self.opts.output_dir,
+                            fdata.cache_file_name(self.task.name, split))
 
     def examples(self, split: str) -> list:
         examples = list(self.task.processor.get_examples(self.opts.data_dir, split))
@@ -256,25 +256,11 @@ class FineTuner(TaskTrainer):
                 "predictions": predictions, "probabilities": probs}
 
     def export(self, export_dir: str) -> str:
-        """A SavedModel of the best weights: serving signature input_ids/input_mask/segment_ids
-        [batch, seq] int32 -> probabilities and predictions (the original's export)."""
+        """A SavedModel of the best weights with the original's serving signature (serialized
+        tf.Example) and ours (int32 ids); see `albert_nb.finetuning.export`."""
         self.load_best()
-        model, regression = self.model, self.is_regression
-
-        @tf.function(input_signature=[input_signature()])
-        def serve(inputs):
-            logits = model(inputs, training=False)["logits"]                # [batch, C]
-            if regression:
-                return {"predictions": logits[:, 0], "probabilities": logits[:, 0]}
-            return {"probabilities": tf.nn.softmax(logits, -1),
-                    "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
-
-        module = tf.Module()
-        module.model_variables = list(model.variables)
-        module.serve = serve
-        path = os.path.join(export_dir, str(int(time.time())))
-        tf.saved_model.save(module, path, signatures={"serving_default": serve})
-        return path
+        return export_classifier(self.model, export_dir, self.opts.max_seq_length,
+                                 self.is_regression, self.opts.threshold_to_export)
 
 
 def run(opts: ClassifierOptions, on_log=None, on_eval=None, show=print,
@@ -297,13 +283,7 @@ def run(opts: ClassifierOptions, on_log=None, on_eval=None, show=print,
     out["eval_history"] = list(tuner.eval_history)
     if opts.do_predict:
         out["predict"] = tuner.predict()
-    if opts.export_dir:
-        best = out["best"] or tuner.best_record()
-        threshold = opts.threshold_to_export
-        if best is not None and (math.isnan(threshold) or best[tuner.selection_key] >= threshold):
-            out["export"] = tuner.export(opts.export_dir)
-        elif show is not None:
-            show(f"not exported: best {tuner.selection_key} is below --threshold_to_export={threshold}"
-                 if best is not None else "not exported: no evaluated checkpoint (run --do_eval)")
+    if opts.export_dir:  # as the original: model.ckpt-best (else the newest checkpoint)
+        out["export"] = tuner.export(opts.export_dir)
     out["tuner"] = tuner
     return out

@@ -14,8 +14,11 @@ loses its last token until it fits (`truncate_seq_pair`). What differs is *when*
 * `padding="max"` restores the original's fixed padding (the benchmark's baseline).
 
 Padding changes no result: padded positions get attention bias -10000 and the classifier reads
-only [CLS]. The cache (`<task>_train.tf_record`, as the original) stores the unpadded features
-with a fingerprint sidecar, so a cache built from other data or settings is rebuilt, never reused.
+only [CLS]. The cache stores the unpadded features with a fingerprint sidecar, so a cache built
+from other data or settings is rebuilt, never reused. Its file names are our own
+(`albert_nb_<task>_train.tf_record`, see `cache_file_name`): the original's
+`<task>_train.tf_record` holds padded records of another layout, and the two tools may share
+one `--cached_dir`, so neither may ever read (or replace) the other's file.
 """
 from __future__ import annotations
 
@@ -105,6 +108,17 @@ def examples_fingerprint(examples, label_list, max_seq_length: int, tokenizer, t
         digest.update("\x1f".join(row).encode("utf-8", "surrogatepass"))
         digest.update(b"\x1e")
     return digest.hexdigest()
+
+
+CACHE_SPLITS = {"train": "train", "dev": "eval", "test": "predict"}
+
+
+def cache_file_name(task: str, split: str) -> str:
+    """Our feature cache's file name for a split: `albert_nb_<task>_{train,eval,predict}.tf_record`
+    (the original's names without the prefix belong to the original's layout)."""
+    if split not in CACHE_SPLITS:
+        raise InputError(f"split={split!r}: expected one of {sorted(CACHE_SPLITS)}")
+    return f"albert_nb_{task}_{CACHE_SPLITS[split]}.tf_record"
 
 
 def _fingerprint_path(record_path: str) -> str:

@@ -52,8 +52,11 @@ class ClassifierOptions(ModelSourceOptions, TrainingOptions):
                                                "this many steps.")
     optimizer: str = option("adamw", "Optimizer.", enum=OPTIMIZERS)
     export_dir: str | None = option(None, "Export the best model as a SavedModel here.")
-    threshold_to_export: float = option(float("nan"), "Export only if the best dev metric is at "
-                                                      "least this (NaN: always).")
+    threshold_to_export: float = option(float("nan"), "A decision threshold baked into the "
+                                        "export as a constant `threshold` output (NaN: none).")
+    keep_checkpoint_max: int = option(0, "Checkpoints to keep; 0 keeps all, as the original's "
+                                         "RunConfig (keep_checkpoint_max=0), so a later --do_eval "
+                                         "sweep sees every one.")
     # Ours.
     padding: str = option("dynamic", "dynamic: length buckets; max: pad to --max_seq_length as "
                                      "the original.", enum=PADDINGS)

@@ -46,7 +46,9 @@ def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
     """Config, tokenizer and hub module from `ModelSourceOptions` flags; one InputError otherwise."""
     hub = None
     if opts.albert_hub_module_handle:
-        hub = tfhub.load_module(opts.albert_hub_module_handle, do_lower_case=opts.do_lower_case)
+        # As the original's create_vocab: the module's tokenization_info gives the tokenizer and
+        # its casing; --spm_model_file / --vocab_file are only switches then ("from_tf_hub").
+        hub = tfhub.load_module(opts.albert_hub_module_handle, do_lower_case=None)
         config = hub.config
     elif opts.albert_config_file:
         try:
@@ -62,14 +64,14 @@ def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
     # As the original, --vocab_file is ignored when --spm_model_file is given.
     flag = "spm_model_file" if opts.spm_model_file else "vocab_file"
     path = getattr(opts, flag)
-    if path and not os.path.isfile(path):
+    if path and hub is None and not os.path.isfile(path):
         raise InputError(f"--{flag}={path!r}: file not found")
-    if opts.spm_model_file:
+    if hub is not None and getattr(hub, "tokenizer", None) is not None:
+        tokenizer = hub.tokenizer
+    elif opts.spm_model_file:
         tokenizer = FullTokenizer(do_lower_case=opts.do_lower_case, spm_model_file=opts.spm_model_file)
     elif opts.vocab_file:
         tokenizer = FullTokenizer(vocab_file=opts.vocab_file, do_lower_case=opts.do_lower_case)
-    elif hub is not None and getattr(hub, "tokenizer", None) is not None:
-        tokenizer = hub.tokenizer
     else:
         raise InputError("--spm_model_file (SentencePiece *.model) or --vocab_file is required")
     if tokenizer.vocab_size > config.vocab_size:

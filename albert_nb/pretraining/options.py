@@ -34,7 +34,8 @@ class PretrainingOptions(TrainingOptions):
     max_eval_steps: int = option(100, "Maximum eval batches.")
     init_from_group0: bool = option(False, "Initialise every group's blocks from group 0 of the "
                                            "init checkpoint.")
-    masked_lm_budget: int = option(0, "Online masking budget; not supported (broken in the original).")
+    masked_lm_budget: float = option(0.0, "The original's ratio of masked n-grams for online "
+                                           "masking; only 0 is supported (it never ran there).")
     # Ours.
     eval_input_file: str | None = option(None, "Held-out TFRecords for --do_eval (default: "
                                                "--input_file, as the original).")

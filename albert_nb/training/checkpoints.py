@@ -63,21 +63,9 @@ def load_init_checkpoint(model, path: str, init_from_group0: bool = False) -> st
     """Initialise `model` from `path`: the one hook every --init_checkpoint goes through.
 
     `albert_nb.interop.checkpoints` reads both our checkpoints and Google's TF1 ones (and
-    TF-Hub's), checking names and shapes; with `init_from_group0` the groups the checkpoint
-    lacks start as copies of group 0, as the original's assignment map did. Returns what was
-    loaded.
+    TF-Hub's), checking names and shapes; with `init_from_group0` each weight loads from its own
+    name when the checkpoint has it, else from group 0's, as the original's assignment map did.
+    Returns what was loaded.
     """
     report = interop_checkpoints.load_init_checkpoint(model, path, init_from_group0=init_from_group0)
-    if init_from_group0:
-        copy_group0(model)
     return report.summary()
-
-
-def copy_group0(model) -> None:
-    """`--init_from_group0`: every group's block i starts as group 0's block i (the original's
-    assignment map group_k -> group_0), for growing a 1-group checkpoint into G groups."""
-    groups = model.albert.encoder.groups
-    for group in groups[1:]:
-        for index, block in enumerate(group):
-            for target, source in zip(block.weights, groups[0][index].weights):
-                target.assign(source)

@@ -79,8 +79,9 @@ class Selection:
 
     def write_result_files(self) -> None:
         """eval_results.txt and best_trial.txt in the original's format."""
-        # The original starts from best = 0.0 and keeps the first checkpoint on ties.
-        best, best_step, blocks = 0.0, None, []
+        # The original starts from best = -1 (its _best_trial_info without a best_trial.txt)
+        # and keeps the first checkpoint on ties.
+        best, best_step, blocks = -1, None, []
         for record in self.history:
             blocks.append(format_eval_block(record, best))
             if best_step is None or self.score(record) > best:
