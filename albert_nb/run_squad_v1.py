@@ -1,0 +1,66 @@
+"""Fine-tune ALBERT on SQuAD v1.1, predict, evaluate with the official script, export.
+
+The original README's command works as is (with `albert_nb` for `albert`):
+
+    python -m albert_nb.run_squad_v1 --albert_config_file=... --vocab_file=... --output_dir=... \
+        --train_file=... --predict_file=... --train_feature_file=... --predict_feature_file=... \
+        --predict_feature_left_file=... --init_checkpoint=... --spm_model_file=... \
+        --do_lower_case --max_seq_length=384 --doc_stride=128 --max_query_length=64 \
+        --do_train=true --do_predict=true --train_batch_size=48 --predict_batch_size=8 \
+        --learning_rate=5e-5 --num_train_epochs=2.0 --warmup_proportion=.1 \
+        --save_checkpoints_steps=5000 --n_best_size=20 --max_answer_length=30
+
+Every flag of the original is accepted with its default (`--albert_hub_module_handle` instead of
+--albert_config_file/--init_checkpoint; TPU flags select a TPUStrategy). Outputs in --output_dir:
+model.ckpt-<step>.*, model.ckpt-best.* (best F1 on --predict_file), predictions.json,
+nbest_predictions.json, eval_results.txt, eval_history.json, train_history.json; with
+--export_dir a SavedModel (`saved_model/`, serving_default) and `albert_model.tflite`.
+Run the same command again after an interruption: training resumes where it stopped.
+See `albert_nb.finetuning.squad_trainer` for what each step does.
+"""
+from __future__ import annotations
+
+from absl import app, flags, logging
+
+from albert_nb import cli
+from albert_nb.finetuning.qa_options import SquadV1Options
+
+FLAGS = flags.FLAGS
+
+
+def make_main(options_class, program: str):
+    """The main() of run_squad_v1 / run_squad_v2 (they differ only in their options)."""
+
+    @cli.command(program, required=cli.required_flags(options_class))
+    def main(argv) -> None:
+        logging.set_verbosity(logging.WARNING)
+        # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
+        from albert_nb.finetuning import squad_trainer
+
+        result = squad_trainer.run(cli.options_from_flags(options_class), show_progress=FLAGS.progress)
+        metrics = (result["predict"] or {}).get("metrics") or result["best"]
+        if metrics:
+            print("***** Eval results *****")
+            for key in sorted(metrics):
+                print(f"  {key} = {metrics[key]}")
+        if result["export"]:
+            print(f"exported: {result['export']['saved_model']} and {result['export']['tflite']}")
+
+    return main
+
+
+def define_flags(options_class) -> None:
+    cli.define_flags(options_class)
+    flags.DEFINE_bool("progress", True, "Show progress bars.")
+
+
+main = make_main(SquadV1Options, "run_squad_v1")
+
+
+def cli_main() -> None:
+    define_flags(SquadV1Options)
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli_main()
