@@ -84,3 +84,12 @@ def test_threshold_curve_separates_has_and_no_answer():
     rows = m.threshold_curve({"q1": "Paris", "q2": "Rome"}, {"q1": 0.3, "q2": 0.7},
                              m.has_answer_map(data), data, [0.0, 0.5, 1.0])
     assert [(r["HasAns_f1"], r["NoAns_f1"]) for r in rows] == [(0.0, 100.0), (100.0, 100.0), (100.0, 0.0)]
+
+
+def test_random_word_baseline_and_bootstrap_by_hand():
+    data = [{"paragraphs": [{"context": "red blue", "qas": [{"id": "q", "answers": [{"text": "blue"}]}]}]}]
+    assert m.random_word_baseline(data) == {"exact": 50.0, "f1": 50.0}
+    mean, low, high = m.paired_bootstrap({"a": 1.0, "b": 1.0}, {"a": 0.0, "b": 0.0})
+    assert (mean, low, high) == (1.0, 1.0, 1.0)
+    mean, low, high = m.paired_bootstrap({"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0})
+    assert mean == 0.0 and low < 0 < high

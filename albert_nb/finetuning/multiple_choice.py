@@ -13,11 +13,9 @@ builds `MultipleChoiceExample(context, endings=[...], label)` and uses `convert_
 """
 from __future__ import annotations
 
-import hashlib
-import json
-
-from albert_nb.finetuning.squad_features import check_cache, write_sidecar
+from albert_nb.finetuning.squad_features import check_cache, settings_digest, write_sidecar
 from albert_nb.io_utils import atomic_path
+from albert_nb.tokenizers.pairs import pack_pair
 
 FEATURE_FORMAT = 1
 
@@ -30,8 +28,7 @@ def convert_example(example, tokenizer, max_seq_length: int, max_qa_length: int)
     for ending in example.endings:
         ending_tokens = tokenizer.tokenize(tokenizer.preprocess(ending))[-max_qa_length:]
         room = max(max_seq_length - 3 - len(ending_tokens), 0)
-        tokens = [cls, *context[:room], sep, *ending_tokens, sep][:max_seq_length]
-        segments = ([0] * (min(len(context), room) + 2) + [1] * (len(ending_tokens) + 1))[:max_seq_length]
+        tokens, segments = pack_pair(context[:room], ending_tokens, cls, sep, max_seq_length)
         ids = tokenizer.convert_tokens_to_ids(tokens)
         pad = max_seq_length - len(ids)
         out["input_ids"].append(ids + [tokenizer.pad_id] * pad)
@@ -45,11 +42,7 @@ def convert_examples(examples, tokenizer, max_seq_length: int, max_qa_length: in
 
 
 def fingerprint(examples, tokenizer, settings: dict) -> str:
-    digest = hashlib.sha256()
-    with open(tokenizer.spm_model_file or tokenizer.vocab_file, "rb") as handle:
-        digest.update(hashlib.sha256(handle.read()).digest())
-    digest.update(json.dumps({**settings, "format": FEATURE_FORMAT,
-                              "do_lower_case": tokenizer.do_lower_case}, sort_keys=True).encode())
+    digest = settings_digest(tokenizer, settings, FEATURE_FORMAT)
     for ex in examples:
         digest.update("\x1f".join([ex.example_id, ex.context, *ex.endings, str(ex.label)])
                       .encode("utf-8", "surrogatepass") + b"\x1e")

@@ -33,6 +33,7 @@ import os
 from albert_nb.errors import InputError
 from albert_nb.finetuning.alignment import align
 from albert_nb.io_utils import atomic_path, atomic_write_json
+from albert_nb.tokenizers.pairs import pack_pair
 
 FEATURE_FORMAT = 1
 FIRST_UNIQUE_ID = 1000000000
@@ -142,8 +143,8 @@ def convert_examples(examples, tokenizer, max_seq_length: int, doc_stride: int,
         spans = doc_spans(len(doc_ids), max_seq_length - len(query) - 3, doc_stride)
         doc_offset = len(query) + 2
         for span_index, (start, length) in enumerate(spans):
-            input_ids = [cls_id, *query, sep_id, *doc_ids[start:start + length], sep_id]
-            segment_ids = [0] * doc_offset + [1] * (length + 1)
+            input_ids, segment_ids = pack_pair(query, doc_ids[start:start + length], cls_id, sep_id,
+                                               max_seq_length)         # [CLS] query [SEP] doc [SEP]
             p_mask = [0] + [1] * (len(query) + 1) + [0] * length + [1]
             feature = SquadFeatures(
                 unique_id=unique_id, example_index=example_index, doc_span_index=span_index,
@@ -166,13 +167,20 @@ def convert_examples(examples, tokenizer, max_seq_length: int, doc_stride: int,
 
 
 # ---------------------------------------------------------------------------- files
-def fingerprint(examples, tokenizer, settings: dict) -> str:
-    """Hash of the examples' text/answers, the tokenizer file and every flag that shapes features."""
+def settings_digest(tokenizer, settings: dict, feature_format: int):
+    """A sha256 started with the tokenizer file, lower-casing, the flags and the record format;
+    the caller adds the examples."""
     digest = hashlib.sha256()
     with open(tokenizer.spm_model_file or tokenizer.vocab_file, "rb") as handle:
         digest.update(hashlib.sha256(handle.read()).digest())
-    digest.update(json.dumps({**settings, "format": FEATURE_FORMAT,
+    digest.update(json.dumps({**settings, "format": feature_format,
                               "do_lower_case": tokenizer.do_lower_case}, sort_keys=True).encode())
+    return digest
+
+
+def fingerprint(examples, tokenizer, settings: dict) -> str:
+    """Hash of the examples' text/answers, the tokenizer file and every flag that shapes features."""
+    digest = settings_digest(tokenizer, settings, FEATURE_FORMAT)
     for ex in examples:
         row = (ex.qas_id, ex.question_text, ex.paragraph_text, ex.orig_answer_text or "",
                str(ex.start_position), str(int(ex.is_impossible)))

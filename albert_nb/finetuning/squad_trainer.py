@@ -29,7 +29,6 @@ import random
 import warnings
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from albert_nb.errors import InputError
@@ -119,7 +118,7 @@ class SquadTrainer(TaskTrainer):
                                                      opts.save_checkpoints_steps,
                                                      f"fine-tuning SQuAD {opts.version}"),
                          show=show, show_progress=show_progress)
-        self._predict_step = self._eval = None
+        self._predict_step, self._eval = None, {}
 
     # -- the task ------------------------------------------------------------------------
     def build_model(self):
@@ -167,23 +166,29 @@ class SquadTrainer(TaskTrainer):
                       o.max_seq_length, is_training=True, seed=o.seed)
         return ds.skip(skip_batches) if skip_batches else ds
 
-    def eval_data(self):
-        """(dataset JSON, examples, window metadata) of --predict_file, built once."""
-        if self._eval is None:
-            o = self.opts
-            data = squad.load_json(o.predict_file)
-            examples = squad.examples_from_data(data, is_training=False, source=o.predict_file)
+    def eval_data(self, predict_file: str | None = None):
+        """(dataset JSON, examples, window metadata, record file) of --predict_file (or of another
+        SQuAD file, e.g. a held-out test set, cached next to it in output_dir), built once."""
+        o = self.opts
+        predict_file = predict_file or o.predict_file
+        if predict_file not in self._eval:
+            data = squad.load_json(predict_file)
+            examples = squad.examples_from_data(data, is_training=False, source=predict_file)
+            if predict_file == o.predict_file:
+                record, left = self.paths["predict"], self.paths["left"]
+            else:
+                stem = os.path.splitext(os.path.basename(predict_file))[0]
+                record = os.path.join(o.output_dir, f"{stem}.tf_record")
+                left = os.path.join(o.output_dir, f"{stem}_left.json")
             _, metas = sf.cached_features(examples, self.tokenizer, o.max_seq_length, o.doc_stride,
-                                          o.max_query_length, False, self.paths["predict"],
-                                          self.paths["left"],
+                                          o.max_query_length, False, record, left,
                                           flags=("predict_feature_file", "predict_feature_left_file"),
                                           show=self.show)
-            self._eval = (data, examples, metas)
-        return self._eval
+            self._eval[predict_file] = (data, examples, metas, record)
+        return self._eval[predict_file]
 
-    @property
-    def has_gold(self) -> bool:
-        data = self.eval_data()[0]
+    def has_gold(self, predict_file: str | None = None) -> bool:
+        data = self.eval_data(predict_file)[0]
         return any(qa.get("answers") or qa.get("is_impossible") for a in data["data"]
                    for p in a["paragraphs"] for qa in p["qas"])
 
@@ -203,12 +208,12 @@ class SquadTrainer(TaskTrainer):
 
         return predict_step
 
-    def raw_results(self, record_file: str | None = None) -> dict:
+    def raw_results(self, predict_file: str | None = None) -> dict:
         """unique_id -> the model's outputs for that window (numpy), over --predict_file."""
         if self._predict_step is None:
             self._predict_step = self._build_predict_step()
-        self.eval_data()
-        ds = sf.batch(sf.read_dataset(record_file or self.paths["predict"], False),
+        record = self.eval_data(predict_file)[3]
+        ds = sf.batch(sf.read_dataset(record, False),
                       self.opts.predict_batch_size, self.opts.max_seq_length, is_training=False)
         results = {}
         for batch in ds:
@@ -220,27 +225,31 @@ class SquadTrainer(TaskTrainer):
                 results[int(uid)] = {k: v[row] for k, v in out.items()}
         return results
 
-    def decode(self, results: dict | None = None, threshold: float | None = None) -> dict:
-        """Answers (and, with gold answers, the official metrics) of the current weights."""
-        data, examples, metas = self.eval_data()
-        results = self.raw_results() if results is None else results
+    def decode(self, results: dict | None = None, threshold: float | None = None,
+               predict_file: str | None = None) -> dict:
+        """Answers (and, with gold answers, the official metrics) of the current weights on
+        --predict_file (or `predict_file`). v2: `threshold` (else --null_score_diff_threshold;
+        NaN tunes it on the file itself, as the original)."""
+        data, examples, metas, _ = self.eval_data(predict_file)
+        results = self.raw_results(predict_file) if results is None else results
+        gold = self.has_gold(predict_file)
         o = self.opts
         if not self.is_v2:
             preds, nbest = squad_decode.decode_v1(examples, metas, results, o.n_best_size, o.max_answer_length)
             metrics = None
-            if self.has_gold:
+            if gold:
                 v1 = squad_metrics.evaluate_v1(data["data"], preds)
                 metrics = {"exact": v1["exact_match"], **v1}
             return {"predictions": preds, "nbest": nbest, "null_odds": None, "metrics": metrics}
         fixed = threshold if threshold is not None else o.null_score_diff_threshold
-        if self.has_gold and (fixed is None or math.isnan(fixed)):
+        if gold and (fixed is None or math.isnan(fixed)):
             return squad_decode.evaluate_v2_tuned(data["data"], examples, metas, results,
                                                   o.n_best_size, o.max_answer_length)
         fixed = None if fixed is None or math.isnan(fixed) else fixed
         preds, nbest, odds = squad_decode.decode_v2(examples, metas, results, o.n_best_size,
                                                     o.max_answer_length, fixed)
         metrics = None
-        if self.has_gold:
+        if gold:
             metrics = squad_metrics.evaluate_v2(data["data"], preds, odds)
             metrics["null_score_diff_threshold"] = fixed
         return {"predictions": preds, "nbest": nbest, "null_odds": odds, "metrics": metrics}
@@ -306,7 +315,7 @@ def run(opts, on_log=None, on_eval=None, show=print, show_progress: bool = True)
     """
     trainer = SquadTrainer(opts, show=show, show_progress=show_progress)
     out = {"history": [], "eval_history": [], "best": None, "predict": None, "export": None}
-    evaluate = opts.do_predict and trainer.has_gold if opts.do_predict else False
+    evaluate = bool(opts.do_predict) and trainer.has_gold()
     if opts.do_train:
         out["history"] = trainer.train(on_log=on_log, on_eval=on_eval, evaluate=evaluate)
     if evaluate:

@@ -37,28 +37,27 @@ def exact_score(gold: str, prediction: str) -> int:
     return int(normalize_answer(gold) == normalize_answer(prediction))
 
 
+def _overlap_f1(gold_toks: list[str], pred_toks: list[str]) -> float:
+    """Harmonic mean of token precision and recall, tokens counted with multiplicity."""
+    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred_toks), same / len(gold_toks)
+    return 2 * precision * recall / (precision + recall)
+
+
 def f1_score(gold: str, prediction: str) -> float:
     """Token-overlap F1 (v2.0 rule: if either side is empty, 1 when both are, else 0)."""
     gold_toks, pred_toks = get_tokens(gold), get_tokens(prediction)
     if not gold_toks or not pred_toks:
         return float(gold_toks == pred_toks)
-    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred_toks), same / len(gold_toks)
-    return 2 * precision * recall / (precision + recall)
+    return _overlap_f1(gold_toks, pred_toks)
 
 
 def f1_score_v1(gold: str, prediction: str) -> float:
     """v1.1's F1: no empty-answer rule (an empty prediction scores 0; so does an empty gold)."""
-    gold_toks, pred_toks = normalize_answer(gold).split(), normalize_answer(prediction).split()
-    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred_toks), same / len(gold_toks)
-    return 2 * precision * recall / (precision + recall)
+    return _overlap_f1(normalize_answer(gold).split(), normalize_answer(prediction).split())
 
 
 def _questions(dataset: list[dict]):
@@ -165,3 +164,33 @@ def evaluate_v2(dataset: list[dict], predictions: dict, na_probs: dict | None = 
     out["best_exact"], out["best_exact_thresh"] = best_threshold(predictions, exact_raw, na_probs, has_ans)
     out["best_f1"], out["best_f1_thresh"] = best_threshold(predictions, f1_raw, na_probs, has_ans)
     return out
+
+
+def random_word_baseline(dataset: list[dict]) -> dict:
+    """Expected EM/F1 (percent) of answering each question with a uniformly random word of its
+    context: the floor a span model must beat. Unanswerable questions count as answered."""
+    exact = f1 = total = 0.0
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            words = paragraph["context"].split()
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if normalize_answer(a["text"])] or [""]
+                total += 1
+                exact += sum(max(exact_score(g, w) for g in golds) for w in words) / len(words)
+                f1 += sum(max(f1_score(g, w) for g in golds) for w in words) / len(words)
+    total = max(total, 1)
+    return {"exact": 100.0 * exact / total, "f1": 100.0 * f1 / total}
+
+
+def paired_bootstrap(a: dict, b: dict, samples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of a - b over the shared questions (per-question scores, e.g. F1 from `raw_scores`)
+    and its 95 % bootstrap interval, resampling questions: is a difference more than noise?"""
+    import numpy as np
+
+    qids = sorted(set(a) & set(b))
+    diff = np.asarray([a[q] - b[q] for q in qids], float)
+    if not len(diff):
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (samples, len(diff)))].mean(axis=1)
+    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))

@@ -6,11 +6,13 @@ sentences (`albert_nb.corpora.wordnet`, Debian `wordnet-base`), at run time, nev
 * An *item* is a synset with one of its example sentences that contains one of its words, found
   as a whole word, possibly inflected ("objects" for "object"); the answer is that surface form.
 * **SQuAD**: a paragraph joins the example sentences of `sentences_per_context` different
-  synsets; each synset's *definition* is a question whose answer is its word in its sentence:
-  "a tangible and visible entity; an entity that can cast a shadow" -> "objects" in "It was full
-  of rackets, balls and other objects." The model has to match a definition to the right word
-  among several candidates. **v2.0** adds unanswerable questions: definitions of synsets from
-  another paragraph (`is_impossible`), about a third of the questions as in SQuAD 2.0.
+  synsets. With `question_style="cloze"` (default) a question is one of those sentences with its
+  word blanked, "It was full of rackets, balls and other _." -> "objects": the model must find
+  the matching sentence and the blanked position, the lexical matching much of SQuAD rewards.
+  With `"definition"` the question is the synset's *definition* ("a tangible and visible entity;
+  an entity that can cast a shadow" -> "objects"): matching meaning to words, far beyond a
+  4-layer model fine-tuned for a minute. **v2.0** adds unanswerable questions: questions about
+  sentences of another paragraph (`is_impossible`), about a third of them, as in SQuAD 2.0.
 * **RACE**: an article joins example sentences; each question asks which of 4 words means a
   definition, as a cloze ("_ means: <definition>") or a question ("Which word in the passage
   means \"<definition>\"?"). The options are words of the article (plus, for the short `middle`
@@ -125,8 +127,16 @@ def _join(group: list[Item]) -> tuple[str, list[int]]:
     return text, starts
 
 
+def question(item: Item, style: str) -> str:
+    if style == "definition":
+        return item.definition
+    blanked = item.sentence[:item.answer_start] + "_" + item.sentence[item.answer_start + len(item.answer):]
+    return blanked
+
+
 def squad_articles(items: list[Item], version: str, sentences_per_context: int = 4,
-                   max_paragraphs: int | None = None, split: str = "train", seed: int = 12345) -> list[dict]:
+                   max_paragraphs: int | None = None, split: str = "train", seed: int = 12345,
+                   question_style: str = "cloze") -> list[dict]:
     """SQuAD `data` entries: one article per paragraph (title = the paragraph's first word)."""
     groups = _groups(items, sentences_per_context)[:max_paragraphs]
     rng = random.Random(f"{seed}-{split}-{version}")
@@ -135,7 +145,7 @@ def squad_articles(items: list[Item], version: str, sentences_per_context: int =
         context, starts = _join(group)
         qas = []
         for it, start in zip(group, starts):
-            qa = {"id": f"{split}-{it.key}", "question": it.definition,
+            qa = {"id": f"{split}-{it.key}", "question": question(it, question_style),
                   "answers": [{"text": it.answer, "answer_start": start}]}
             if version == "v2.0":
                 qa["is_impossible"] = False
@@ -147,7 +157,7 @@ def squad_articles(items: list[Item], version: str, sentences_per_context: int =
                 it = other[n % len(other)]
                 if it.word in inside:
                     continue
-                qas.append({"id": f"{split}-{it.key}-na{g}", "question": it.definition,
+                qas.append({"id": f"{split}-{it.key}-na{g}", "question": question(it, question_style),
                             "answers": [], "is_impossible": True})
         articles.append({"title": group[0].word, "paragraphs": [{"context": context, "qas": qas}]})
     return articles
@@ -208,7 +218,8 @@ SQUAD_FILES = {"v1.1": ("train-v1.1.json", "dev-v1.1.json", "test-v1.1.json"),
 
 
 def build_squad(directory, version: str = "v1.1", train_paragraphs: int = 400,
-                eval_paragraphs: int = 60, sentences_per_context: int = 4, seed: int = 12345) -> dict:
+                eval_paragraphs: int = 60, sentences_per_context: int = 4, seed: int = 12345,
+                question_style: str = "cloze") -> dict:
     """Write train/dev/test JSON in the official layout; returns {"train", "dev", "test"} paths."""
     from albert_nb.tasks.squad import write_squad_json
 
@@ -218,7 +229,7 @@ def build_squad(directory, version: str = "v1.1", train_paragraphs: int = 400,
     names = dict(zip(("train", "dev", "test"), SQUAD_FILES[version]))
     paths = {split: str(directory / name) for split, name in names.items()}
     settings = {"version": version, "train": train_paragraphs, "eval": eval_paragraphs,
-                "sentences": sentences_per_context, "seed": seed}
+                "sentences": sentences_per_context, "seed": seed, "question_style": question_style}
     digest = _settings_hash(settings)
     if _complete(directory, digest):
         return paths
@@ -227,7 +238,8 @@ def build_squad(directory, version: str = "v1.1", train_paragraphs: int = 400,
     counts = {}
     for split, path in paths.items():
         limit = train_paragraphs if split == "train" else eval_paragraphs
-        articles = squad_articles(splits[split], version, sentences_per_context, limit, split, seed)
+        articles = squad_articles(splits[split], version, sentences_per_context, limit, split, seed,
+                                  question_style)
         write_squad_json(path, articles, version)
         counts[split] = sum(len(p["qas"]) for a in articles for p in a["paragraphs"])
     atomic_write_json(directory / MARKER, {"settings": digest, **settings, "questions": counts})
