@@ -17,9 +17,12 @@ from albert_nb.model.layers import MASK_VALUE, AlbertEmbeddings, AlbertEncoder, 
 
 
 def attention_mask_bias(input_mask):
-    """[batch, seq] 1/0 mask -> additive [batch, 1, 1, seq] bias: 0 for tokens, -10000 for padding."""
+    """[batch, seq] 1/0 mask -> additive [batch, 1, 1, seq] bias: 0 for tokens, -10000 for padding.
+
+    expand_dims rather than `[:, None, None, :]`: TFLite has a builtin kernel for the former only
+    (the latter would need TF Select ops to export run_squad_v1's albert_model.tflite)."""
     mask = ops.cast(input_mask, "float32")
-    return ((1.0 - mask) * MASK_VALUE)[:, None, None, :]
+    return ops.expand_dims(ops.expand_dims((1.0 - mask) * MASK_VALUE, 1), 1)
 
 
 def dummy_inputs(batch: int = 1, seq: int = 2) -> dict[str, np.ndarray]:
