@@ -28,37 +28,19 @@ from albert_nb.finetuning.qa_options import SquadV1Options
 FLAGS = flags.FLAGS
 
 
-def make_main(options_class, program: str):
-    """The main() of run_squad_v1 / run_squad_v2 (they differ only in their options)."""
+@cli.command("run_squad_v1", required=cli.required_flags(SquadV1Options))
+def main(argv) -> None:
+    logging.set_verbosity(logging.WARNING)
+    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
+    from albert_nb.finetuning import squad_trainer
 
-    @cli.command(program, required=cli.required_flags(options_class))
-    def main(argv) -> None:
-        logging.set_verbosity(logging.WARNING)
-        # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-        from albert_nb.finetuning import squad_trainer
-
-        result = squad_trainer.run(cli.options_from_flags(options_class), show_progress=FLAGS.progress)
-        metrics = (result["predict"] or {}).get("metrics") or result["best"]
-        if metrics:
-            print("***** Eval results *****")
-            for key in sorted(metrics):
-                print(f"  {key} = {metrics[key]}")
-        if result["export"]:
-            print(f"exported: {result['export']['saved_model']} and {result['export']['tflite']}")
-
-    return main
-
-
-def define_flags(options_class) -> None:
-    cli.define_flags(options_class)
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-
-
-main = make_main(SquadV1Options, "run_squad_v1")
+    result = squad_trainer.run(cli.options_from_flags(SquadV1Options), show_progress=FLAGS.progress)
+    print(squad_trainer.report(result))
 
 
 def cli_main() -> None:
-    define_flags(SquadV1Options)
+    cli.define_flags(SquadV1Options)
+    flags.DEFINE_bool("progress", True, "Show progress bars.")
     app.run(main)
 
 

@@ -18,16 +18,27 @@ dev-tuned threshold instead of tuning on it).
 """
 from __future__ import annotations
 
-from absl import app
+from absl import app, flags, logging
 
+from albert_nb import cli
 from albert_nb.finetuning.qa_options import SquadV2Options
-from albert_nb.run_squad_v1 import define_flags, make_main
 
-main = make_main(SquadV2Options, "run_squad_v2")
+FLAGS = flags.FLAGS
+
+
+@cli.command("run_squad_v2", required=cli.required_flags(SquadV2Options))
+def main(argv) -> None:
+    logging.set_verbosity(logging.WARNING)
+    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
+    from albert_nb.finetuning import squad_trainer
+
+    result = squad_trainer.run(cli.options_from_flags(SquadV2Options), show_progress=FLAGS.progress)
+    print(squad_trainer.report(result))
 
 
 def cli_main() -> None:
-    define_flags(SquadV2Options)
+    cli.define_flags(SquadV2Options)
+    flags.DEFINE_bool("progress", True, "Show progress bars.")
     app.run(main)
 
 

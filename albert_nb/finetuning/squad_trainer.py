@@ -334,3 +334,12 @@ def run(opts, on_log=None, on_eval=None, show=print, show_progress: bool = True)
                        "num_train_steps": trainer.num_train_steps}, sort_keys=False)
     out["trainer"] = trainer
     return out
+
+
+def report(result: dict) -> str:
+    """What the CLIs print: the original's "***** Eval results *****" block (and the exports)."""
+    metrics = (result["predict"] or {}).get("metrics") or result["best"]
+    lines = ["***** Eval results *****", *(f"  {k} = {metrics[k]}" for k in sorted(metrics))] if metrics else []
+    if result["export"]:
+        lines.append(f"exported: {result['export']['saved_model']} and {result['export']['tflite']}")
+    return "\n".join(lines)
