@@ -152,6 +152,31 @@ def test_sop_labels_and_swapped_halves():
     assert abs(kinds["swapped"] - kinds["in_order"]) < 0.4 * (kinds["swapped"] + kinds["in_order"])
 
 
+def test_drop_single_sentence_chunks_leaves_only_true_swaps():
+    """Default: one-sentence chunks borrow B from another document (label 1). Dropping them
+    leaves in-order and swapped pairs of the same document only, about half each."""
+    docs = _synthetic_documents(num_docs=80)
+    for drop in (False, True):
+        rng = random.Random(3)
+        options = InstanceOptions(max_seq_length=40, short_seq_prob=0.3,
+                                  drop_single_sentence_chunks=drop)
+        kinds = collections.Counter()
+        for index in range(len(docs)):
+            for inst in create_instances_from_document(docs, index, rng, options, cls_id=1,
+                                                       sep_id=2, mask_id=3, vocab_size=100000):
+                ids = _unmask(inst)
+                sep = ids.index(2)
+                a, b = ids[1:sep], ids[sep + 1:-1]
+                same_doc = {x // 1000 for x in a} == {x // 1000 for x in b}
+                kinds["random" if not same_doc else "swapped" if inst.is_random_next
+                      else "in_order"] += 1
+        if drop:
+            assert kinds["random"] == 0 and kinds["swapped"] > 20
+            assert abs(kinds["swapped"] - kinds["in_order"]) < 0.3 * sum(kinds.values())
+        else:
+            assert kinds["random"] > 5
+
+
 def test_random_next_sentence_uses_other_documents():
     docs = _synthetic_documents()
     rng = random.Random(5)

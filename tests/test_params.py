@@ -22,6 +22,8 @@ def test_released_checkpoint_counts_exactly():
     dict(num_hidden_layers=5, num_hidden_groups=5),                   # BERT-like, a block per layer
     dict(embedding_size=40),                                          # E == H: no projection
     dict(vocab_size=777, max_position_embeddings=64, type_vocab_size=3),
+    dict(num_hidden_groups=3, shared_sublayer="attention"),           # Table 4's ablation rows
+    dict(num_hidden_groups=3, shared_sublayer="ffn"),
 ])
 def test_analytic_count_equals_built_model_by_component(changes):
     config = an.AlbertConfig(**dict(dict(vocab_size=120, embedding_size=8, hidden_size=40,
@@ -31,6 +33,24 @@ def test_analytic_count_equals_built_model_by_component(changes):
     built = params.count_built_parameters(model)
     assert built == params.count_parameters(config)
     assert built["total"] == model.count_params()
+
+
+def test_trained_sharing_modes_count_as_table_4():
+    """A model built with a block per layer and one shared sub-layer has exactly the count the
+    analytic Table 4 modes give, so the trained ablation of notebook 09 is the paper's."""
+    base = dict(vocab_size=120, embedding_size=8, hidden_size=40, num_attention_heads=4,
+                intermediate_size=72, num_hidden_layers=3)
+    layouts = {"all": {}, "none": dict(num_hidden_groups=3),
+               "attention": dict(num_hidden_groups=3, shared_sublayer="attention"),
+               "ffn": dict(num_hidden_groups=3, shared_sublayer="ffn")}
+    counts = {}
+    for mode, changes in layouts.items():
+        model = an.AlbertModel(an.AlbertConfig(**base, **changes))
+        counts[mode] = model.count_params()
+        assert counts[mode] == params.count_parameters(an.AlbertConfig(**base), sharing=mode)["total"]
+    assert counts["all"] < counts["attention"] < counts["none"] and counts["ffn"] < counts["none"]
+    with pytest.raises(InputError, match="shared_sublayer"):
+        an.AlbertConfig(**base, shared_sublayer="pooler")
 
 
 def test_built_base_and_xxlarge_match_released_counts():
@@ -150,6 +170,7 @@ def test_architecture_figures_build_headless():
         "sizes": plots.size_comparison_figure(),
     }
     assert all(isinstance(f, go.Figure) and f.data for f in figures.values())
+    assert figures["embedding"].layout.yaxis.type == "log"  # ALBERT's lines apart from BERT's
     # The schedule marks exactly one block per application: 12 layers x 2 inner blocks.
     z = np.asarray(figures["schedule"].data[0].z)
     assert z.shape == (24, 6) and (z.sum(axis=1) == 1).all()

@@ -28,6 +28,7 @@ _HF_TO_OURS = {
     "tanh": "tanh",
     "linear": "linear",
 }
+SHARED_SUBLAYERS = ("", "attention", "ffn")
 _OURS_TO_HF = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu", "tanh": "tanh", "linear": "linear"}
 
 
@@ -51,6 +52,10 @@ class AlbertConfig:
     # Not in the original JSON (the original hard-codes these); written only when non-default.
     layer_norm_eps: float = 1e-12
     classifier_dropout_prob: float = 0.1
+    # Ours, for the paper's Table 4 ablation: "attention" or "ffn" makes every group reuse
+    # group 0's attention (or feed-forward) sub-layers while the other sub-layer stays per group;
+    # "" (default) shares whole blocks by groups, as the original does.
+    shared_sublayer: str = ""
     # Unknown keys from the file, preserved verbatim for round trips.
     extra: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -75,6 +80,9 @@ class AlbertConfig:
             raise InputError(
                 f"AlbertConfig.num_hidden_groups = {self.num_hidden_groups} exceeds "
                 f"num_hidden_layers = {self.num_hidden_layers}")
+        if self.shared_sublayer not in SHARED_SUBLAYERS:
+            raise InputError(f"AlbertConfig.shared_sublayer = {self.shared_sublayer!r}: expected "
+                             f"one of {SHARED_SUBLAYERS}")
         if self.hidden_act not in ACTIVATIONS:
             raise InputError(f"AlbertConfig.hidden_act = {self.hidden_act!r}: expected one of {ACTIVATIONS}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
@@ -130,6 +138,8 @@ class AlbertConfig:
             del data["layer_norm_eps"]
         if data["classifier_dropout_prob"] == 0.1:
             del data["classifier_dropout_prob"]
+        if not data["shared_sublayer"]:
+            del data["shared_sublayer"]
         data.update(self.extra)
         return data
 

@@ -45,7 +45,8 @@ class MaskedLMHead(keras.layers.Layer):
         x = self.LayerNorm(self.dense(hidden))                              # [batch, P, E]
         table = ops.cast(embedding_table, x.dtype)                         # [V, E]
         logits = ops.matmul(x, ops.transpose(table))                       # [batch, P, V]
-        return ops.cast(logits, "float32") + self.output_bias
+        # Under mixed precision Keras hands the bias over in the compute dtype: add it in float32.
+        return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
 
 class AlbertForPretraining(keras.Model):

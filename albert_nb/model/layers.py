@@ -132,21 +132,31 @@ class AlbertBlock(keras.layers.Layer):
     called L / num_hidden_groups times per forward pass.
     """
 
-    def __init__(self, config: AlbertConfig, **kwargs):
+    def __init__(self, config: AlbertConfig, share_from: "AlbertBlock | None" = None, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.attention = AlbertAttention(config, name="attention")
-        self.ffn = dense(config, config.intermediate_size, "ffn", act=activation(config.hidden_act))
-        self.ffn_output = dense(config, config.hidden_size, "ffn_output")
-        self.full_layer_layer_norm = layer_norm(config, "LayerNorm_1")
+        # `share_from` + config.shared_sublayer: reuse that block's attention or FFN sub-layer
+        # objects (the Table 4 ablation); Keras lists a shared variable once.
+        shared = config.shared_sublayer if share_from is not None else ""
+        self.attention = (share_from.attention if shared == "attention"
+                          else AlbertAttention(config, name="attention"))
+        if shared == "ffn":
+            self.ffn, self.ffn_output = share_from.ffn, share_from.ffn_output
+            self.full_layer_layer_norm = share_from.full_layer_layer_norm
+        else:
+            self.ffn = dense(config, config.intermediate_size, "ffn",
+                             act=activation(config.hidden_act))
+            self.ffn_output = dense(config, config.hidden_size, "ffn_output")
+            self.full_layer_layer_norm = layer_norm(config, "LayerNorm_1")
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
     def build(self, input_shape):
         h = self.config.hidden_size
-        self.attention.build((None, None, h))
-        self.ffn.build((None, None, h))
-        self.ffn_output.build((None, None, self.config.intermediate_size))
-        self.full_layer_layer_norm.build((None, None, h))
+        for layer, shape in ((self.attention, h), (self.ffn, h),
+                             (self.ffn_output, self.config.intermediate_size),
+                             (self.full_layer_layer_norm, h)):
+            if not layer.built:   # a shared sub-layer is built once, by its owner
+                layer.build((None, None, shape))
         self.built = True
 
     def call(self, hidden, mask_bias, training=None):
@@ -168,7 +178,8 @@ class AlbertEncoder(keras.layers.Layer):
         self.blocks = []
         for g in range(config.num_hidden_groups):
             for i in range(config.inner_group_num):
-                block = AlbertBlock(config, name=f"group_{g}_inner_group_{i}")
+                owner = self.blocks[i] if g and config.shared_sublayer else None
+                block = AlbertBlock(config, share_from=owner, name=f"group_{g}_inner_group_{i}")
                 # Keras tracks the list, but tf.train.Checkpoint only sees attributes.
                 setattr(self, f"group_{g}_inner_group_{i}", block)
                 self.blocks.append(block)

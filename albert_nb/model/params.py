@@ -82,7 +82,8 @@ def sublayer_copies(config: AlbertConfig, sharing: str = "config") -> tuple[int,
     inner = config.inner_group_num
     per_layer = config.num_hidden_layers * inner
     copies = {
-        "config": (config.num_distinct_blocks, config.num_distinct_blocks),
+        "config": (inner if config.shared_sublayer == "attention" else config.num_distinct_blocks,
+                   inner if config.shared_sublayer == "ffn" else config.num_distinct_blocks),
         "all": (inner, inner),
         "none": (per_layer, per_layer),
         "attention": (inner, per_layer),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+from albert_nb.plots.colors import color_of
 
 
 def curves_figure(runs: dict, metric: str = "eval_accuracy", title: str = "Fine-tuning"):
@@ -18,7 +18,7 @@ def curves_figure(runs: dict, metric: str = "eval_accuracy", title: str = "Fine-
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", f"dev {metric}"))
     for index, (name, run) in enumerate(runs.items()):
-        color = COLORS[index % len(COLORS)]
+        color = color_of(name, index)
         history = run.get("history") or []
         evals = [r for r in (run.get("eval_history") or []) if metric in r]
         fig.add_trace(go.Scatter(x=[r["step"] for r in history], y=[r["loss"] for r in history],
@@ -88,8 +88,31 @@ def comparison_figure(scores: dict, metric: str = "accuracy", title: str = "Pret
     run_names = sorted({name for per_task in scores.values() for name in per_task})
     for index, name in enumerate(run_names):
         values = [scores[t].get(name) for t in tasks]
-        fig.add_trace(go.Bar(x=tasks, y=values, name=name, marker_color=COLORS[index % len(COLORS)],
+        fig.add_trace(go.Bar(x=tasks, y=values, name=name, marker_color=color_of(name, index),
                              text=[None if v is None else f"{v:.3f}" for v in values],
                              textposition="auto"))
     fig.update_layout(title=title, yaxis_title=f"best dev {metric}", barmode="group", height=380)
+    return fig
+
+
+def learning_curve_figure(rows: list, metric_title: str = "test accuracy",
+                          title: str = "Learning curves: pretrained vs from scratch",
+                          majority: float | None = None):
+    """Accuracy (mean ± s.e. over seeds) against training-set size, one line per kind.
+
+    `rows`: `albert_nb.experiments.learning_curves.summarise` output. The gap between the lines
+    is what pretraining buys; it is widest where labelled data is scarce.
+    """
+    fig = go.Figure()
+    sizes = [r["size"] for r in rows]
+    for index, kind in enumerate(("pretrained", "scratch")):
+        fig.add_trace(go.Scatter(
+            x=sizes, y=[r[kind] for r in rows], name=kind, mode="lines+markers",
+            line=dict(color=color_of(kind, index)),
+            error_y=dict(type="data", array=[r[f"{kind}_se"] for r in rows])))
+    if majority is not None:
+        fig.add_hline(y=majority, line=dict(color=color_of("majority class"), dash="dot"),
+                      annotation_text="majority class")
+    fig.update_xaxes(type="log", title_text="labelled training examples", tickvals=sizes)
+    fig.update_layout(title=title, yaxis_title=metric_title, height=400)
     return fig

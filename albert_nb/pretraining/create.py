@@ -141,7 +141,7 @@ def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_
 
     `option_kwargs`: the InstanceOptions fields (max_seq_length, short_seq_prob, masked_lm_prob,
     max_predictions_per_seq, ngram, favor_shorter_ngram, do_whole_word_mask, do_permutation,
-    random_next_sentence). `documents` may be given pre-tokenised (then input_files is unused).
+    random_next_sentence, drop_single_sentence_chunks). `documents` may be given pre-tokenised (then input_files is unused).
     """
     import tensorflow as tf
 

@@ -15,6 +15,9 @@ A document is a list of sentences; a sentence is a pair `(ids, starts)`: token i
   instead, label 1.
 * When the chunk holds a single sentence there is nothing to split, so B comes from a
   random document (label 1) even in SOP mode -- the original's behaviour (its issue #234).
+  With `drop_single_sentence_chunks` (ours, default off) such a chunk makes no instance
+  instead: every SOP label 1 is then a true swap and the labels are balanced, which is what
+  a small demo run or a swapped-pair evaluation set needs.
 * Over-long pairs are trimmed one token at a time from the longer side, front or back at
   random.
 """
@@ -47,6 +50,7 @@ class InstanceOptions:
     do_whole_word_mask: bool = True
     do_permutation: bool = False
     random_next_sentence: bool = False
+    drop_single_sentence_chunks: bool = False   # ours: see the module docstring
 
 
 def truncate_seq_pair(a_ids, a_starts, b_ids, b_starts, max_num_tokens: int,
@@ -87,6 +91,9 @@ def create_instances_from_document(all_documents, document_index: int, rng: rand
         chunk.append(document[i])
         chunk_length += len(document[i][0])
         if i == len(document) - 1 or chunk_length >= target_length:
+            if len(chunk) == 1 and options.drop_single_sentence_chunks:
+                chunk, chunk_length, i = [], 0, i + 1
+                continue
             a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
             a_ids, a_starts = _concat(chunk[:a_end])
             is_random_next = False

@@ -65,6 +65,10 @@ class CreateDataOptions:
     dupe_factor: int = option(40, "Passes over the input, each with different masks.")
     masked_lm_prob: float = option(0.15, "Masked LM probability.")
     short_seq_prob: float = option(0.1, "Probability of a shorter-than-maximum target length.")
+    # Ours.
+    drop_single_sentence_chunks: bool = option(
+        False, "A chunk of one sentence makes no instance (the original pairs it with a random "
+               "document's text, label 1); every label 1 is then a true swap.")
 
     def instance_kwargs(self) -> dict:
         """The keyword arguments of `pretraining.create.run` (everything but files and tokenizer)."""

@@ -19,37 +19,41 @@ import time
 from pathlib import Path
 
 import numpy as np
-from keras import ops
-from sklearn.metrics import log_loss, roc_auc_score
 
 from albert_nb.corpora import loaders as corpora
-from albert_nb.io_utils import atomic_write_json
+from albert_nb.io_utils import atomic_path, atomic_write_json
 from albert_nb.model.config import AlbertConfig
 from albert_nb.paths import artifact_dir
 from albert_nb.pretraining import create as cpd
+from albert_nb.pretraining import evaluation
 from albert_nb.pretraining import trainer as pretraining
 from albert_nb.pretraining.evaluation import most_frequent_token_baseline
-from albert_nb.pretraining.objectives import model_inputs
 from albert_nb.pretraining.options import PretrainingOptions
 from albert_nb.tokenizers import vocab_training
 from albert_nb.tokenizers.tokenization import FullTokenizer
+from albert_nb.training import distribute
 from albert_nb.training.checkpoints import checkpoint_steps
 
 MARKER = "COMPLETE.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PROBE_DUPE_FACTOR = 2   # the held-out SOP/NSP probes: two draws of pair cuts, ~2x the pairs
 
-# The default build: about 2 M tokens of English (CPython docs, Wikipedia and Jane Austen when
-# installed), a 4k SentencePiece vocabulary, sequences of 64, and a 4-layer ALBERT that shares
-# one 128-wide block (E=64). Sized so masked LM and sentence order both clearly learn on 2 cores.
+# The default build, chosen by scripts/sweep_tiny_pretraining.py (table in DEVELOPING.md):
+# about 2 M tokens of English (CPython docs, Wikipedia and Jane Austen when installed), a 4k
+# SentencePiece vocabulary, sequences of 64 with single-sentence chunks dropped (so every SOP
+# label 1 is a true swap, and a step sees 64 pairs), and a 4-layer ALBERT that shares one
+# 128-wide block with 4 heads (E=64), trained in mixed_bfloat16 (0.8x the CPU time of float32
+# on a CPU with AVX512_BF16), 1,000 steps: about 3.5 minutes of notebook 03 on 2 cores.
 DEFAULT = {
     "corpora": ("python_docs", "english_wikipedia", "jane_austen"),
     "held_out_fraction": 0.1, "vocab_size": 4000, "max_seq_length": 64,
     "max_predictions_per_seq": 10, "dupe_factor": 3,
     "model": {"embedding_size": 64, "hidden_size": 128, "num_hidden_layers": 4,
-              "num_attention_heads": 2, "intermediate_size": 512},
+              "num_attention_heads": 4, "intermediate_size": 512},
     "train_batch_size": 64, "eval_batch_size": 128, "optimizer": "lamb", "learning_rate": 0.01,
-    "num_train_steps": 2000, "num_warmup_steps": 200, "save_checkpoints_steps": 500,
+    "num_train_steps": 1000, "num_warmup_steps": 100, "save_checkpoints_steps": 500,
     "log_every_steps": 25, "max_eval_steps": 100, "seed": 12345,
+    "drop_single_sentence_chunks": True, "objective": "sop", "mixed_precision": "mixed_bfloat16",
 }
 # CI: the same pipeline, a sliver of it. Built in its own directory, never mistaken for the above.
 SMOKE = {
@@ -61,32 +65,46 @@ SMOKE = {
 }
 
 
-def settings(smoke: bool = False) -> dict:
-    return dict(SMOKE if smoke else DEFAULT)
+def settings(smoke: bool = False, recipe: dict | None = None) -> dict:
+    """The build's settings; `recipe` (a dict of the same keys) replaces them, as the sweep in
+    scripts/sweep_tiny_pretraining.py and the ablations of notebook 09 do."""
+    return dict(recipe) if recipe is not None else dict(SMOKE if smoke else DEFAULT)
 
 
 def artifact_directory(smoke: bool = False) -> Path:
-    return artifact_dir("tiny_pretrained_smoke" if smoke else "tiny_pretrained")
+    # The name carries the format version: an older build stays where it is, untouched.
+    return artifact_dir(f"tiny_pretrained_v{FORMAT_VERSION}" + ("_smoke" if smoke else ""))
 
 
 def is_complete(directory) -> bool:
     return (Path(directory) / MARKER).is_file()
 
 
-def prepare_data(directory, smoke: bool = False, show_progress: bool = False) -> dict:
+def prepare_data(directory, smoke: bool = False, show_progress: bool = False,
+                 recipe: dict | None = None, like: dict | None = None) -> dict:
     """Corpus text -> train/held-out split by document -> SentencePiece -> TFRecords.
 
-    Files already present are reused (each was written atomically, so present means whole).
-    Returns the paths, the tokenizer and corpus statistics.
+    Besides the original's held-out set (`held`), two balanced probes of the held-out text are
+    written for `evaluation.sop_report`: `held_sop` (in order vs swapped, single-sentence
+    chunks dropped) and `held_nsp` (in order vs B from a random document). Files already
+    present are reused (each was written atomically, so present means whole). Returns the
+    paths, the tokenizer and corpus statistics.
     """
-    s = settings(smoke)
+    s = settings(smoke, recipe)
     directory = Path(directory)
     data = directory / "data"
     data.mkdir(parents=True, exist_ok=True)
     paths = {"train_txt": data / "train.txt", "held_txt": data / "held_out.txt",
              "train": data / "train.tfrecord", "held": data / "held_out.tfrecord",
+             "held_sop": data / "held_out_swapped_pairs.tfrecord",
+             "held_nsp": data / "held_out_random_pairs.tfrecord",
              "spm": directory / "30k-clean.model", "stats": data / "stats.json"}
     names = [n for n in s["corpora"] if corpora.is_available(n)]
+    if like is not None:
+        for key in ("train_txt", "held_txt", "held_sop", "held_nsp"):
+            _copy_missing(like[key], paths[key])
+        for suffix in (".vocab", ".model"):   # .model last: its presence means "vocabulary done"
+            _copy_missing(Path(like["spm"]).with_suffix(suffix), paths["spm"].with_suffix(suffix))
     if not paths["held_txt"].is_file():
         documents = [doc for name in names for doc in corpora.load(name)]
         train, held = corpora.split_documents(documents, s["held_out_fraction"], seed=s["seed"])
@@ -101,19 +119,41 @@ def prepare_data(directory, smoke: bool = False, show_progress: bool = False) ->
                    max_predictions_per_seq=s["max_predictions_per_seq"],
                    random_seed=s["seed"], show_progress=show_progress)
     if not paths["stats"].is_file():
-        train_stats = cpd.run(str(paths["train_txt"]), str(paths["train"]), tokenizer,
-                              dupe_factor=s["dupe_factor"], **options)
-        held_stats = cpd.run(str(paths["held_txt"]), str(paths["held"]), tokenizer,
-                             dupe_factor=1, **options)
-        atomic_write_json(paths["stats"], {"corpora": names, "train": train_stats,
-                                           "held_out": held_stats})
+        train_docs = cpd.read_documents(str(paths["train_txt"]), tokenizer)
+        held_docs = cpd.read_documents(str(paths["held_txt"]), tokenizer)
+        drop = s.get("drop_single_sentence_chunks", False)
+        objective = s.get("objective", "sop")   # "nsp": BERT's random-document pairs
+        stats = {"corpora": names}
+        probes = ("held_sop", "held_nsp")
+        if like is not None:   # the probes were copied: the same files, the same statistics
+            stats.update({key: like["stats"][key] for key in probes})
+        for key, docs, dupe, extra in (
+                ("train", train_docs, s["dupe_factor"], dict(
+                    drop_single_sentence_chunks=drop, random_next_sentence=objective == "nsp")),
+                ("held", held_docs, 1, dict(drop_single_sentence_chunks=drop,
+                                            random_next_sentence=objective == "nsp")),
+                ("held_sop", held_docs, PROBE_DUPE_FACTOR, dict(drop_single_sentence_chunks=True)),
+                ("held_nsp", held_docs, PROBE_DUPE_FACTOR, dict(drop_single_sentence_chunks=True,
+                                                                 random_next_sentence=True))):
+            if like is not None and key in probes:
+                continue
+            stats[{"held": "held_out"}.get(key, key)] = cpd.run(
+                None, str(paths[key]), tokenizer, documents=docs, dupe_factor=dupe,
+                **options, **extra)
+        atomic_write_json(paths["stats"], stats)
     stats = json.loads(paths["stats"].read_text(encoding="utf-8"))
     return {**{k: str(v) for k, v in paths.items()}, "tokenizer": tokenizer, "stats": stats}
 
 
-def write_config(directory, vocab_size: int, smoke: bool = False) -> str:
+def _copy_missing(source, target) -> None:
+    if not Path(target).is_file():
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
 
-    s = settings(smoke)
+
+def write_config(directory, vocab_size: int, smoke: bool = False,
+                 recipe: dict | None = None) -> str:
+    s = settings(smoke, recipe)
     config = AlbertConfig(vocab_size=vocab_size, max_position_embeddings=s["max_seq_length"],
                           **s["model"])
     path = os.path.join(directory, "albert_config.json")
@@ -121,13 +161,15 @@ def write_config(directory, vocab_size: int, smoke: bool = False) -> str:
     return path
 
 
-def options(directory, smoke: bool = False):
-    """The PretrainingOptions of the build (the same run as the CLI would do)."""
-
-    s = settings(smoke)
-    data = Path(directory) / "data"
+def options(directory, smoke: bool = False, recipe: dict | None = None, data: dict | None = None):
+    """The PretrainingOptions of the build (the same run as the CLI would do). `data`: the
+    paths of `prepare_data` when the records live elsewhere (the sweep shares them)."""
+    s = settings(smoke, recipe)
+    records = Path(directory) / "data"
+    train_file = data["train"] if data else str(records / "train.tfrecord")
+    held_file = data["held"] if data else str(records / "held_out.tfrecord")
     return PretrainingOptions(
-        input_file=str(data / "train.tfrecord"), eval_input_file=str(data / "held_out.tfrecord"),
+        input_file=train_file, eval_input_file=held_file,
         output_dir=str(directory), albert_config_file=str(Path(directory) / "albert_config.json"),
         max_seq_length=s["max_seq_length"], max_predictions_per_seq=s["max_predictions_per_seq"],
         do_train=True, do_eval=True, train_batch_size=s["train_batch_size"],
@@ -135,7 +177,8 @@ def options(directory, smoke: bool = False):
         learning_rate=s["learning_rate"], num_train_steps=s["num_train_steps"],
         num_warmup_steps=s["num_warmup_steps"], save_checkpoints_steps=s["save_checkpoints_steps"],
         keep_checkpoint_max=2, iterations_per_loop=s["log_every_steps"],
-        log_every_steps=s["log_every_steps"], max_eval_steps=s["max_eval_steps"], seed=s["seed"])
+        log_every_steps=s["log_every_steps"], max_eval_steps=s["max_eval_steps"], seed=s["seed"],
+        mixed_precision=s.get("mixed_precision"))
 
 
 def load_history(directory) -> list:
@@ -160,23 +203,26 @@ def train(trainer, directory, on_log=None, show_progress: bool = True) -> list:
 
 
 def _latest_step(directory) -> int:
-
     steps = checkpoint_steps(str(directory))
     return max(steps) if steps else 0
 
 
 def finish(trainer, directory, data: dict, smoke: bool = False, started: float | None = None,
-           show=None) -> dict:
+           show=None, recipe: dict | None = None) -> dict:
     """Evaluate on held-out documents, write eval_results.txt and model.ckpt-best, compare with
-    the constant baselines, then write the completion marker. Returns the summary."""
+    the baselines (constant, unigram, bigram; swapped-only and random-document pairs, see
+    `albert_nb.pretraining.evaluation`), then write the completion marker. Returns the summary."""
+    s = settings(smoke, recipe)
     results = trainer.evaluate_checkpoints(show=show)
     final = trainer.evaluate()
     mlm_base = most_frequent_token_baseline(trainer.eval_dataset())
     sop_base = sop_majority_baseline(trainer.eval_dataset())
-    sop_base.update(sop_ranking(trainer))
+    report = evaluation.held_out_report(trainer.model, data, s["max_seq_length"],
+                                        s["max_predictions_per_seq"], data["tokenizer"])
     summary = {"format_version": FORMAT_VERSION, "held_out": final, "checkpoint_eval": results,
-               "mlm_baseline": mlm_base, "sop_baseline": sop_base, "corpora": data["stats"]["corpora"],
-               "settings": settings(smoke), "smoke": smoke,
+               "mlm_baseline": mlm_base, "sop_baseline": sop_base, "evaluation": report,
+               "summary_line": evaluation.summary_line(report),
+               "corpora": data["stats"]["corpora"], "settings": s, "smoke": smoke,
                "wall_seconds": None if started is None else time.time() - started}
     atomic_write_json(Path(directory) / MARKER, summary, sort_keys=False)
     return summary
@@ -184,29 +230,10 @@ def finish(trainer, directory, data: dict, smoke: bool = False, started: float |
 
 def sop_majority_baseline(dataset) -> dict:
     """Accuracy of always answering the more frequent sentence-order label of the set."""
-
     labels = np.concatenate([b["next_sentence_labels"].numpy().ravel() for b in dataset])
     share = float(labels.mean())
     return {"label": int(share >= 0.5), "accuracy": max(share, 1 - share),
             "num_examples": int(labels.size)}
-
-
-def sop_ranking(trainer) -> dict:
-    """Threshold-free SOP quality on the held-out pairs: ROC AUC of p(swapped), and the log loss
-    of the model next to that of the best constant probability (the label entropy).
-
-    With unbalanced labels (single-sentence chunks always get a random-document B, label 1),
-    accuracy hides what the classifier knows; AUC 0.5 and loss = entropy mean "learnt nothing".
-    """
-    labels, scores = [], []
-    for batch in trainer.eval_dataset():
-        logits = trainer.model(model_inputs(batch), training=False)["sop_logits"]   # [batch, 2]
-        scores.append(np.asarray(ops.softmax(logits, axis=-1))[:, 1])
-        labels.append(batch["next_sentence_labels"].numpy().ravel())
-    y, p = np.concatenate(labels), np.concatenate(scores)
-    share = float(y.mean())
-    return {"roc_auc": float(roc_auc_score(y, p)), "model_log_loss": float(log_loss(y, p)),
-            "constant_log_loss": float(log_loss(y, np.full_like(p, share)))}
 
 
 def summary(directory) -> dict:
@@ -222,10 +249,31 @@ def build_tiny_pretrained(smoke: bool = False, on_log=None, show_progress: bool 
     if force:
         shutil.rmtree(directory)
         directory = artifact_directory(smoke)
-    started = time.time()
-    data = prepare_data(directory, smoke, show_progress=show_progress)
-    write_config(directory, data["tokenizer"].vocab_size, smoke)
-    trainer = pretraining.Pretrainer(options(directory, smoke))
-    train(trainer, directory, on_log=on_log, show_progress=show_progress)
-    finish(trainer, directory, data, smoke=smoke, started=started)
+    build(directory, settings(smoke), smoke=smoke, on_log=on_log, show_progress=show_progress)
     return directory
+
+
+def build(directory, recipe: dict, smoke: bool = False, data: dict | None = None, on_log=None,
+          show_progress: bool = False) -> dict:
+    """The whole pipeline of one recipe into `directory` (resumable); returns the summary.
+
+    `data`: records already prepared by `prepare_data` elsewhere (the sweep and notebook 09
+    train several models on the same records); by default they are made in `directory`.
+    """
+    directory = Path(directory)
+    if is_complete(directory):
+        return summary(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    if data is None:
+        data = prepare_data(directory, smoke, show_progress=show_progress, recipe=recipe)
+    if data["spm"] != str(directory / "30k-clean.model"):
+        for suffix in (".model", ".vocab"):   # the release layout: the vocabulary travels along
+            shutil.copyfile(data["spm"][: -len(".model")] + suffix, directory / f"30k-clean{suffix}")
+    write_config(directory, data["tokenizer"].vocab_size, smoke, recipe)
+    trainer = pretraining.Pretrainer(options(directory, smoke, recipe, data))
+    try:
+        train(trainer, directory, on_log=on_log, show_progress=show_progress)
+        return finish(trainer, directory, data, smoke=smoke, started=started, recipe=recipe)
+    finally:
+        distribute.set_precision(None)   # a bf16 recipe must not change the caller's models

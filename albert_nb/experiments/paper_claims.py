@@ -1,0 +1,141 @@
+"""The ALBERT paper's claims, retrained at tiny scale (notebook 09).
+
+Every variant is the tiny model's recipe (`albert_nb.pretraining.tiny`) with one thing
+changed, trained for the same number of steps on the same records, and scored on the same
+held-out documents by `albert_nb.pretraining.evaluation`:
+
+* **SOP vs NSP** (the paper's Table 5): pretrain once with sentence-order pairs, once with
+  BERT's next-sentence pairs (B from a random document), and evaluate each on both tasks: the
+  swapped-pair probe (order only) and the random-document probe (topic change only).
+* **Cross-layer sharing, trained** (Table 4): all-shared, shared-attention, shared-FFN and
+  not-shared at E = H, masked-LM accuracy against parameters.
+* **The embedding size E** (Table 3): all-shared models with E from small to H.
+* **Embedding transitions** (Figure 1): `transitions.layer_transitions` of the all-shared
+  (ALBERT) and the not-shared (BERT-style) model.
+
+The paper trains for 125k steps at batch 4096; here each model gets a few hundred steps, so the
+question is only whether the direction of each claim already shows. Numbers carry their
+standard errors over held-out positions/pairs (one seed each: that is evaluation noise only).
+Runs are saved under `$ALBERT_NB_HOME/paper_claims[_smoke]/` and reused when complete.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from albert_nb.model import params
+from albert_nb.model.config import AlbertConfig
+from albert_nb.pretraining import evaluation, tiny
+
+# Steps of every variant: the default run must fit its share of the walkthrough's budget.
+STEPS = {False: 300, True: 6}
+
+
+def base_recipe(smoke: bool = False) -> dict:
+    """The tiny recipe at E = H, with the claims' step count and one checkpoint per run."""
+    s = tiny.settings(smoke)
+    steps = STEPS[smoke]
+    model = {**s["model"], "embedding_size": s["model"]["hidden_size"]}
+    return {**s, "model": model, "num_train_steps": steps, "num_warmup_steps": max(1, steps // 10),
+            "save_checkpoints_steps": steps, "log_every_steps": max(1, steps // 6),
+            "max_eval_steps": 20}
+
+
+def variants(smoke: bool = False) -> dict:
+    """name -> recipe of every model the claims need (the all-shared SOP model serves three)."""
+    base = base_recipe(smoke)
+    m = base["model"]
+    layers = m["num_hidden_layers"]
+
+    def with_model(**changes):
+        return {**base, "model": {**m, **changes}}
+
+    out = {"all-shared": base,
+           "NSP": {**base, "objective": "nsp"},
+           "shared-attention": with_model(num_hidden_groups=layers, shared_sublayer="attention"),
+           "shared-FFN": with_model(num_hidden_groups=layers, shared_sublayer="ffn"),
+           "not-shared": with_model(num_hidden_groups=layers)}
+    for e in embedding_sizes(smoke)[:-1]:   # the last one is H: the all-shared model itself
+        out[f"E={e}"] = with_model(embedding_size=e)
+    return out
+
+
+def embedding_sizes(smoke: bool = False) -> list[int]:
+    h = tiny.settings(smoke)["model"]["hidden_size"]
+    return [h // 2, h] if smoke else [h // 8, h // 4, h // 2, h]
+
+
+def directory(smoke: bool = False) -> Path:
+    from albert_nb.paths import artifact_dir
+
+    return artifact_dir("paper_claims_smoke" if smoke else "paper_claims")
+
+
+def run_all(smoke: bool = False, show=print) -> dict:
+    """Train (or reuse) every variant; returns {name: summary} (see `tiny.finish`)."""
+    sop_data = tiny.prepare_data(tiny.artifact_directory(smoke), smoke)
+    root = directory(smoke)
+    recipes = variants(smoke)
+    nsp_data = tiny.prepare_data(root / "data_nsp", recipe=recipes["NSP"], like=sop_data)
+    results = {}
+    for name, recipe in recipes.items():
+        data = nsp_data if recipe.get("objective") == "nsp" else sop_data
+        run_dir = root / name.replace("=", "")
+        results[name] = {**tiny.build(run_dir, recipe, smoke=smoke, data=data),
+                         "directory": str(run_dir)}
+        if show is not None:
+            show(f"{name:17s} {one_line(results[name])}")
+    return results
+
+
+def one_line(summary: dict) -> str:
+    e = summary["evaluation"]
+    return (f"MLM acc {e['mlm']['accuracy']:.3f} (non-trivial {e['mlm']['nontrivial_accuracy']:.3f}), "
+            f"swapped-pair AUC {e['sop_swapped']['roc_auc']:.3f}, "
+            f"random-document AUC {e['nsp_random']['roc_auc']:.3f}")
+
+
+def binomial_se(p: float, n: int) -> float:
+    return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+
+
+def parameter_count(recipe: dict, vocab_size: int) -> int:
+    """Encoder + pooler parameters (the paper's tables' count), exact from the config."""
+    config = AlbertConfig(vocab_size=vocab_size, max_position_embeddings=recipe["max_seq_length"],
+                          **recipe["model"])
+    return params.count_parameters(config)["total"]
+
+
+def mlm_rows(results: dict, names, vocab_size: int, smoke: bool = False) -> list[dict]:
+    """Rows {name, parameters, accuracy, se, nontrivial...} for the sharing and E charts."""
+    recipes = variants(smoke)
+    rows = []
+    for name in names:
+        mlm = results[name]["evaluation"]["mlm"]
+        rows.append({"name": name, "parameters": parameter_count(recipes[name], vocab_size),
+                     "embedding_size": recipes[name]["model"]["embedding_size"],
+                     "accuracy": mlm["accuracy"],
+                     "se": binomial_se(mlm["accuracy"], mlm["num_positions"]),
+                     "nontrivial_accuracy": mlm["nontrivial_accuracy"],
+                     "nontrivial_se": binomial_se(mlm["nontrivial_accuracy"],
+                                                  mlm["num_nontrivial_positions"])})
+    return rows
+
+
+def sop_nsp_table(results: dict) -> dict:
+    """{trained with: {evaluated on: (AUC, s.e.)}} for the Table 5 chart."""
+    out = {}
+    for trained, name in (("SOP", "all-shared"), ("NSP", "NSP")):
+        e = results[name]["evaluation"]
+        out[trained] = {"SOP task (swapped pairs)": (e["sop_swapped"]["roc_auc"],
+                                                     e["sop_swapped"]["roc_auc_se"]),
+                        "NSP task (random-document pairs)": (e["nsp_random"]["roc_auc"],
+                                                             e["nsp_random"]["roc_auc_se"])}
+    return out
+
+
+def load_encoder(run_directory):
+    """The `AlbertModel` of a finished run (its best checkpoint, float32)."""
+    from albert_nb.interop import checkpoints
+
+    return checkpoints.load_pretrained(run_directory, head="encoder").model
