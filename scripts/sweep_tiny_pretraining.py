@@ -4,9 +4,9 @@
     python scripts/sweep_tiny_pretraining.py --only seq128_drop,seq128_drop_bf16
     python scripts/sweep_tiny_pretraining.py --list
 
-Each configuration is `albert_nb.pretraining.tiny.DEFAULT` with a few keys changed; it is
-built by the same `tiny.build` notebook 03 runs (records shared between configurations with the
-same data keys), evaluated on held-out documents by `albert_nb.pretraining.evaluation`, and
+Each configuration is the recipe the workbench had before this sweep (ORIGINAL) with a few keys
+changed; it is built by the same `tiny.build` notebook 03 runs (records shared between
+configurations with the same data keys), evaluated on held-out documents by `albert_nb.pretraining.evaluation`, and
 printed as one Markdown table row: swapped-pair SOP AUC (balanced in-order vs swapped pairs,
 single-sentence chunks excluded) with its standard error, in-order vs random-document AUC, MLM
 accuracy on non-trivial pieces beside the unigram and bigram baselines, overall MLM accuracy,
@@ -40,28 +40,34 @@ from albert_nb.pretraining import tiny  # noqa: E402
 DATA_KEYS = ("corpora", "held_out_fraction", "vocab_size", "max_seq_length",
              "max_predictions_per_seq", "dupe_factor", "seed", "drop_single_sentence_chunks",
              "objective")
-BASE = {**tiny.DEFAULT}
+# The recipe the workbench had before this sweep (seq 64, single-sentence chunks paired with a
+# random document as the original does, float32, 2 heads, 2,000 steps).
+ORIGINAL = {**tiny.DEFAULT, "dupe_factor": 3, "drop_single_sentence_chunks": False,
+            "mixed_precision": None, "num_train_steps": 2000, "num_warmup_steps": 200,
+            "save_checkpoints_steps": 500,
+            "model": {**tiny.DEFAULT["model"], "num_attention_heads": 2}}
+BASE = {**ORIGINAL}
 SEQ128 = {"max_seq_length": 128, "max_predictions_per_seq": 20, "train_batch_size": 32,
           "dupe_factor": 2}
 SHORT = {"num_train_steps": 1000, "num_warmup_steps": 100, "save_checkpoints_steps": 500}
 MODEL_4H = {"num_attention_heads": 4}
 
-# name -> changes to tiny.DEFAULT (the order is the order of the table)
+# name -> changes to ORIGINAL (the order is the order of the table)
 CONFIGS = {
     "original_default": {},
     "seq128_drop_bf16": {**SEQ128, **SHORT, "drop_single_sentence_chunks": True,
                          "mixed_precision": "mixed_bfloat16", "model": MODEL_4H},
+    "seq64_drop_bf16": {**SHORT, "drop_single_sentence_chunks": True,   # = tiny.DEFAULT
+                        "mixed_precision": "mixed_bfloat16", "model": MODEL_4H},
     "seq128_drop_fp32": {**SEQ128, **SHORT, "drop_single_sentence_chunks": True,
                          "model": MODEL_4H},
     "seq128_bf16": {**SEQ128, **SHORT, "mixed_precision": "mixed_bfloat16", "model": MODEL_4H},
-    "seq64_drop_bf16": {**SHORT, "drop_single_sentence_chunks": True,
-                        "mixed_precision": "mixed_bfloat16", "model": MODEL_4H},
-    "seq128_drop_bf16_lr3e-3": {**SEQ128, **SHORT, "drop_single_sentence_chunks": True,
+    "seq64_drop_bf16_lr3e-3": {**SHORT, "drop_single_sentence_chunks": True,
+                               "mixed_precision": "mixed_bfloat16", "model": MODEL_4H,
+                               "learning_rate": 0.003},
+    "seq64_drop_bf16_no_docs": {**SHORT, "drop_single_sentence_chunks": True,
                                 "mixed_precision": "mixed_bfloat16", "model": MODEL_4H,
-                                "learning_rate": 0.003},
-    "seq128_drop_bf16_no_docs": {**SEQ128, **SHORT, "drop_single_sentence_chunks": True,
-                                 "mixed_precision": "mixed_bfloat16", "model": MODEL_4H,
-                                 "corpora": ("english_wikipedia", "jane_austen")},
+                                "corpora": ("english_wikipedia", "jane_austen")},
 }
 
 

@@ -179,7 +179,7 @@ def test_precision_flags():
 def test_smoke_artifact_layout(tmp_path, monkeypatch):
     monkeypatch.setenv("ALBERT_NB_HOME", str(tmp_path))
     directory = tiny_pretrained.build_tiny_pretrained(smoke=True, show_progress=False)
-    assert directory == tmp_path / "tiny_pretrained_smoke"
+    assert directory == tmp_path / f"tiny_pretrained_v{tiny_pretrained.FORMAT_VERSION}_smoke"
     names = set(os.listdir(directory))
     assert {"albert_config.json", "30k-clean.model", "30k-clean.vocab", "checkpoint",
             "model.ckpt-best.index", "eval_results.txt", "history.json",
@@ -187,6 +187,12 @@ def test_smoke_artifact_layout(tmp_path, monkeypatch):
     summary = json.loads((directory / tiny_pretrained.MARKER).read_text())
     assert summary["smoke"] is True and summary["held_out"]["global_step"] == 20
     assert 0 < summary["mlm_baseline"]["accuracy"] < 1
+    report = summary["evaluation"]   # the honest numbers notebook 03 reports
+    assert report["sop_swapped"]["num_pairs"] > 0 and 0 <= report["sop_swapped"]["roc_auc"] <= 1
+    assert 0 <= report["mlm"]["nontrivial_bigram_accuracy"] <= 1
+    assert summary["summary_line"].startswith("swapped-pair SOP AUC ")
+    probes = sorted(p.name for p in (directory / "data").glob("held_out_*_pairs.tfrecord"))
+    assert probes == ["held_out_random_pairs.tfrecord", "held_out_swapped_pairs.tfrecord"]
     from albert_nb.tokenizers.tokenization import FullTokenizer
 
     tok = FullTokenizer.from_directory(directory)

@@ -36,9 +36,9 @@ class CurveSettings:
     sizes: tuple = (250, 1000, None)   # None: the whole training set
     seeds: tuple = (0, 1, 2)
     epochs: float = 3.0
-    min_steps: int = 60
+    min_steps: int = 100
     max_steps: int = 400
-    evaluations: int = 4               # dev evaluations (checkpoints) per run
+    evaluations: int = 3               # dev evaluations (checkpoints) per run
     batch_size: int = 32
     learning_rate: float = 3e-4
     max_seq_length: int = 64
