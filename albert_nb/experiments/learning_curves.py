@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from albert_nb.finetuning import trainer as finetuning
+from albert_nb.finetuning import classifier as finetuning
 from albert_nb.tasks.sentiment import read_test_labels
 
 KINDS = ("pretrained", "scratch")
