@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from albert_nb import notebook
 from albert_nb.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -60,6 +61,20 @@ def stderr_to(path: Path):
             os.close(saved)
 
 
+@contextlib.contextmanager
+def headless_kernels():
+    """Kernels started inside inherit ALBERT_NB_HEADLESS=1 (text progress bars, see notebook.setup)."""
+    saved = os.environ.get(notebook.HEADLESS_ENV)
+    os.environ[notebook.HEADLESS_ENV] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(notebook.HEADLESS_ENV, None)
+        else:
+            os.environ[notebook.HEADLESS_ENV] = saved
+
+
 def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | None = None) -> dict:
     """Execute one notebook with papermill; returns {"ok", "seconds", "result", "output"}."""
     import nbformat
@@ -70,12 +85,15 @@ def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | 
     start = time.perf_counter()
     error = None
     try:
-        with stderr_to(output_dir / f"{path.stem}.stderr.log"):
+        with stderr_to(output_dir / f"{path.stem}.stderr.log"), headless_kernels():
             pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
                                 kernel_name="python3", progress_bar=False, execution_timeout=timeout,
                                 store_widget_state=False)
     except pm.PapermillExecutionError as err:
         error = f"{err.ename}: {err.evalue}".splitlines()[0] if err.evalue else err.ename
+    if out.exists():   # text progress bars: keep each one's last line, not every redraw
+        executed = nbformat.read(out, as_version=4)
+        nbformat.write(notebook.tidy_streams(executed), out)
     seconds = time.perf_counter() - start
     result = result_line(nbformat.read(out, as_version=4)) if out.exists() else ""
     return {"ok": error is None, "seconds": seconds, "result": error or result, "output": out}

@@ -273,6 +273,98 @@ def sharing_summary(similarity, applications) -> dict:
             "min_same_block": float(similarity[same & off].min()) if (same & off).any() else float("nan")}
 
 
+def sharing_by_distance(similarity, applications) -> list[dict]:
+    """Same-block vs different-block similarity at each depth distance d = |i - j|.
+
+    Attention maps drift with depth, so pairs far apart look less alike whatever their
+    weights; comparing within one distance separates "same weights" from "close in depth".
+    """
+    same = same_block_matrix(applications)
+    n = len(applications)
+    gap = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])          # [A, A]
+    out = []
+    for d in range(1, n):
+        row = {"distance": d}
+        for name, keep in (("same_block", same), ("different_block", ~same)):
+            cells = (gap == d) & keep
+            row[name] = float(similarity[cells].mean()) if cells.any() else float("nan")
+            row[f"{name}_pairs"] = int(cells.sum() // 2)
+        out.append(row)
+    return out
+
+
+# ------------------------------------------------------------- over many sentences
+def sentence_pairs(documents, count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """`count` pairs of consecutive sentences (A, B), each from a different document when there
+    are enough documents, drawn with a seeded RNG (held-out text, never the training split)."""
+    rng = np.random.default_rng(seed)
+    candidates = [(doc, i) for doc in documents for i in range(len(doc) - 1)]
+    if not candidates:
+        raise InputError("sentence_pairs: expected documents with at least two sentences")
+    by_document = {}
+    for index in rng.permutation(len(candidates)):
+        doc, i = candidates[index]
+        by_document.setdefault(id(doc), (doc[i], doc[i + 1]))
+    pairs = list(by_document.values())
+    if len(pairs) < count:   # few documents: take further pairs from the same ones
+        pairs += [(candidates[j][0][candidates[j][1]], candidates[j][0][candidates[j][1] + 1])
+                  for j in rng.permutation(len(candidates))][: count - len(pairs)]
+    return pairs[:count]
+
+
+def corpus_attention(model, tokenizer, pairs, batch_size: int = 32) -> dict:
+    """Head statistics and layer similarity averaged over many sentence pairs, with standard
+    errors over the pairs: a pattern of one sentence may be that sentence's, not the head's.
+
+    Returns {"pairs", "applications", "mean": {stat: [A, heads]}, "se": {stat: [A, heads]},
+    "uniform_entropy": mean log T, "similarity": [A, A] mean, "sharing": {key: (mean, se)},
+    "by_distance": [{distance, same_block: (mean, se), different_block: (mean, se)}]}.
+    """
+    config = encoder_of(model).config
+    encoded = [encode_pair(tokenizer, a, b, config.max_position_embeddings) for a, b in pairs]
+    if not encoded:
+        raise InputError("corpus_attention: expected at least one sentence pair")
+    applications = application_blocks(config)
+    per_pair, sims, sharing, distance = [], [], [], []
+    for start in range(0, len(encoded), batch_size):
+        chunk = encoded[start:start + batch_size]
+        width = max(ids.size for ids, _ in chunk)
+        ids, mask, seg = (np.zeros((len(chunk), width), "int32") for _ in range(3))
+        for row, (i, s) in enumerate(chunk):
+            ids[row, :i.size], mask[row, :i.size], seg[row, :i.size] = i, 1, s
+        _, maps = attention_maps(model, ids, mask, seg)                   # [batch, A, heads, W, W]
+        for row, (i, s) in enumerate(chunk):
+            t = i.size
+            att = maps[row, :, :, :t, :t]                                 # [A, heads, T, T]
+            per_pair.append(head_statistics(att, [0], list(np.flatnonzero(i == tokenizer.sep_id)), s))
+            sim = layer_similarity(att)
+            sims.append(sim)
+            sharing.append(sharing_summary(sim, applications))
+            distance.append(sharing_by_distance(sim, applications))
+
+    def mean_se(values):
+        v = np.asarray(values, dtype="float64")
+        se = v.std(0, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.full(v.shape[1:], np.nan)
+        return v.mean(0), se
+
+    names = [k for k in per_pair[0] if all(k in p for p in per_pair)]
+    stats = {k: mean_se([p[k] for p in per_pair]) for k in names}
+    pick = lambda rows, key: tuple(float(x) for x in mean_se([r[key] for r in rows]))   # noqa: E731
+    return {
+        "pairs": len(per_pair), "applications": applications,
+        "mean": {k: m for k, (m, _) in stats.items()}, "se": {k: e for k, (_, e) in stats.items()},
+        "uniform_entropy": float(np.mean([np.log(i.size) for i, _ in encoded])),
+        "similarity": np.mean(sims, axis=0),
+        "sharing": {k: pick(sharing, k) for k in ("same_block", "different_block")},
+        "by_distance": [{"distance": row["distance"],
+                         "same_block": pick([d[j] for d in distance], "same_block"),
+                         "different_block": pick([d[j] for d in distance], "different_block"),
+                         "same_block_pairs": row["same_block_pairs"],
+                         "different_block_pairs": row["different_block_pairs"]}
+                        for j, row in enumerate(distance[0])],
+    }
+
+
 def difference(run_a: AttentionRun, run_b: AttentionRun) -> np.ndarray:
     """run_b - run_a attentions [A, heads, T, T]; needs equal shapes (same length, same model size)."""
     if run_a.attentions.shape != run_b.attentions.shape:

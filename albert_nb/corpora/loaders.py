@@ -274,6 +274,23 @@ def write_pretraining_text(documents, path) -> str:
     return os.fspath(path)
 
 
+def read_pretraining_text(path) -> list[list[str]]:
+    """Documents (lists of sentences) from the original's input format, the inverse of
+    `write_pretraining_text`: one sentence per line, a blank line between documents."""
+    documents, current = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line:
+                current.append(line)
+            elif current:
+                documents.append(current)
+                current = []
+    if current:
+        documents.append(current)
+    return documents
+
+
 def split_documents(documents, held_out_fraction: float = 0.1, seed: int = 0):
     """Deterministic (train, held_out) split of whole documents; order kept within each.
 

@@ -17,6 +17,7 @@ import html
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from albert_nb import notebook
 from albert_nb.analysis import attention as att
 from albert_nb.plots import attention as plots
 from albert_nb.errors import InputError
@@ -153,8 +154,10 @@ class AttentionExplorer:
         return plots.layer_similarity_figure(sim, self.run.applications)
 
     def _compare_figure(self):
+        # The compare model is the reference: the difference reads "this model - compare model",
+        # the same way round as the notebook's own difference plots.
         application, head = self._selection()
-        return plots.compare_figure(self.run, self.compare_run, application, head)
+        return plots.compare_figure(self.compare_run, self.run, application, head)
 
     def _predictions_figure(self):
         if not self.run.predictions:
@@ -230,7 +233,17 @@ class AttentionExplorer:
             figures.append(self.compare)
         return widgets.VBox([controls, *figures])
 
+    def figures(self) -> list[go.FigureWidget]:
+        return [f for f in (self.heatmap, self.grid, self.similarity, self.predictions, self.compare)
+                if f is not None]
+
     def _ipython_display_(self):
         from IPython.display import display
 
         display(self.widget)
+        if notebook.headless():
+            # No one will move these controls, and a saved widget without its state shows
+            # nothing: keep a still copy of each figure (with its static fallback, see
+            # albert_nb.notebook) so the executed notebook shows what the explorer showed.
+            for figure in self.figures():
+                go.Figure(figure).show()
