@@ -13,6 +13,9 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
   exit 2
 fi
 
+# Chromium is checked on every run (a second's work), apart from the Python stamp below.
+[ -f scripts/install_browser.sh ] && bash scripts/install_browser.sh
+
 stamp_inputs=(pyproject.toml constraints.txt scripts/setup.sh)
 [ -f scripts/install_data.sh ] && stamp_inputs+=(scripts/install_data.sh)
 stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"

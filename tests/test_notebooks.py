@@ -1,5 +1,6 @@
 """Every notebook runs headless with its smoke parameters, and is committed clean."""
 import json
+import os
 
 import papermill as pm
 import pytest
@@ -69,3 +70,56 @@ def test_result_line_is_last_printed_line():
         {"cell_type": "markdown"},
     ]}
     assert walkthrough.result_line(executed) == "first"
+
+
+def test_tidy_streams_keeps_each_progress_bar_as_its_last_line():
+    executed = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stderr", "text": "train:   0%|    | 0/3\r"},
+        {"output_type": "stream", "name": "stderr", "text": "train:  33%|#   | 1/3\rtrain: 100%|####| 3/3\n"},
+        {"output_type": "stream", "name": "stdout", "text": "done\n"},
+        {"output_type": "display_data", "data": {"text/plain": "fig"}, "metadata": {}},
+        {"output_type": "stream", "name": "stdout", "text": ["after ", "figure\n"]},
+        {"output_type": "stream", "name": "stderr", "text": "eval: 50%\r          \r"},
+    ]}]}
+    outputs = notebook.tidy_streams(executed)["cells"][0]["outputs"]
+    assert [o.get("name") for o in outputs] == ["stderr", "stdout", None, "stdout", "stderr"]  # order kept
+    assert outputs[0]["text"] == "train: 100%|####| 3/3\n"
+    assert outputs[3]["text"] == "after figure\n"
+    assert outputs[4]["text"] == ""                                   # a bar that cleared itself
+
+
+def test_headless_kernels_get_text_progress_bars(monkeypatch):
+    import tqdm.auto
+    import tqdm.std
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.auto.tqdm)           # restored after the test
+    monkeypatch.setattr(tqdm.auto, "trange", tqdm.auto.trange)
+    with walkthrough.headless_kernels():
+        assert notebook.headless()
+    assert notebook.headless() is (os.environ.get(notebook.HEADLESS_ENV) == "1")
+    notebook.use_text_progress_bars()
+    from tqdm.auto import tqdm as bar                                 # as albert_nb's trainers import it
+
+    assert bar is tqdm.std.tqdm
+
+
+def test_setup_says_why_figures_have_no_static_copy(monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    monkeypatch.delenv("ALBERT_NB_PLOTLY_RENDERER", raising=False)
+    summary = notebook.setup(seed=0)
+    assert summary["plotly_renderer"] == notebook.DEFAULT_RENDERER
+    assert summary["static_figures"].startswith("off (no Chromium")
+    assert notebook.setup(seed=0, static_figures=False)["static_figures"].startswith("off")
+
+
+@pytest.mark.skipif(notebook.find_browser() is None, reason="no Chromium for kaleido (scripts/setup.sh installs it)")
+def test_every_figure_carries_an_svg_copy():
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    summary = notebook.setup(seed=0)
+    assert summary["static_figures"] == "svg"
+    assert pio.renderers.default == f"{notebook.DEFAULT_RENDERER}+{notebook.STATIC_RENDERER}"
+    bundle = pio.renderers[notebook.STATIC_RENDERER].to_mimebundle(go.Figure(go.Bar(x=[1, 2], y=[3, 1])).to_dict())
+    assert list(bundle) == ["image/svg+xml"]
+    assert bundle["image/svg+xml"].startswith("<svg") and "main-svg" in bundle["image/svg+xml"]

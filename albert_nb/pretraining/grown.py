@@ -25,8 +25,8 @@ MARKER = tiny.MARKER
 FORMAT_VERSION = 1
 # 4 layers in 2 groups: layers 0-1 run group 0, layers 2-3 group 1 (the original's
 # group_of_layer rule), so the model has same-block and different-block pairs at depth distance 1.
-DEFAULT = {"num_hidden_groups": 2, "num_attention_heads": 4, "num_train_steps": 300,
-           "num_warmup_steps": 30, "learning_rate": 0.005, "max_eval_steps": 20}
+DEFAULT = {"num_hidden_groups": 2, "num_attention_heads": 4, "num_train_steps": 150,
+           "num_warmup_steps": 15, "learning_rate": 0.005, "max_eval_steps": 10}
 SMOKE = {**DEFAULT, "num_train_steps": 10, "num_warmup_steps": 1, "max_eval_steps": 2}
 
 
