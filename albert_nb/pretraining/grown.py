@@ -37,7 +37,9 @@ def settings(smoke: bool = False) -> dict:
 def artifact_directory(smoke: bool = False) -> Path:
     from albert_nb.paths import artifact_dir
 
-    return artifact_dir("tiny_grown_smoke" if smoke else "tiny_grown")
+    # Named after both versions: a new tiny recipe means a new grown model.
+    name = f"tiny_grown_v{FORMAT_VERSION}_of_v{tiny.FORMAT_VERSION}"
+    return artifact_dir(name + ("_smoke" if smoke else ""))
 
 
 def grown_config(config, smoke: bool = False):
