@@ -4,10 +4,10 @@ The public names below load on first use, so `python -m albert_nb.<tool> --help`
 walkthrough runner start without importing TensorFlow.
 """
 import importlib as _importlib
-import os as _os
 
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from albert_nb import _quiet  # noqa: E402
+
+_quiet.install()   # log levels and the start-up banner filter, before TensorFlow can load
 
 from albert_nb._lazy import lazy_submodules  # noqa: E402  (after the environment is set)
 

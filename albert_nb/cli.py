@@ -2,9 +2,13 @@
 
 The original's scripts are absl programs; ours are too, so `--flag=value`, `--flag value` and
 `--noflag` all work. `@command(...)` wraps a `main(argv)` so that stray positional arguments,
-missing required flags and any `InputError` end as one line on stderr and exit status 2.
-`define_flags(OptionsClass)` makes every flag from an options dataclass (name, type, default,
-help), so each flag is written once, beside the option it sets.
+missing required flags, any `InputError` and operating-system errors on files (no permission,
+disk full, a directory where a file belongs) end as one line on stderr and exit status 2;
+`run(main)` (instead of `absl.app.run(main)`) does the same for flag errors absl finds while
+parsing (an unknown or misspelt flag, a bad value, an enum value outside the allowed set), which
+absl itself reports with its usage text and status 1. `define_flags(OptionsClass)` makes every
+flag from an options dataclass (name, type, default, help), so each flag is written once, beside
+the option it sets.
 """
 from __future__ import annotations
 
@@ -16,23 +20,58 @@ from absl import flags
 
 from albert_nb.errors import InputError
 
+# TensorFlow's file errors (it raises its own types, not OSError); other TF errors are bugs and
+# keep their traceback.
+_TF_FILE_ERRORS = ("NotFoundError", "PermissionDeniedError", "ResourceExhaustedError",
+                   "DataLossError", "AlreadyExistsError", "FailedPreconditionError")
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line of an error message (TF messages carry stack dumps)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def fail(program: str, kind: str, message: str) -> None:
+    print(f"{kind}: {one_line(message)}" if kind else f"{program}: {one_line(message)}",
+          file=sys.stderr)
+    sys.exit(2)
+
+
+def _tf_file_error(err: BaseException) -> bool:
+    tf_errors = sys.modules.get("tensorflow.python.framework.errors_impl")
+    return (tf_errors is not None and isinstance(err, tf_errors.OpError)
+            and type(err).__name__ in _TF_FILE_ERRORS)
+
 
 def command(program: str, required: tuple[str, ...] = ()):
     def wrap(main):
         @functools.wraps(main)
         def guarded(argv):
+            from albert_nb import _quiet
+
+            _quiet.quiet_absl()
             if len(argv) > 1:
-                print(f"{program}: unexpected arguments {argv[1:]}", file=sys.stderr)
-                sys.exit(2)
+                fail(program, "", f"unexpected arguments {argv[1:]}")
             try:
                 for name in required:
                     if not getattr(flags.FLAGS, name):
                         raise InputError(f"--{name} is required")
                 return main(argv)
             except InputError as err:
-                print(f"InputError: {err}", file=sys.stderr)
-                sys.exit(2)
+                fail(program, "InputError", str(err))
+            except OSError as err:
+                fail(program, type(err).__name__, str(err))
+            except Exception as err:
+                records = sys.modules.get("albert_nb.pretraining.records")
+                bad_record = records.record_error(err) if records is not None else None
+                if bad_record is not None:
+                    fail(program, "InputError", str(bad_record))
+                if not _tf_file_error(err):
+                    raise
+                fail(program, type(err).__name__, err.message)
 
+        guarded.program = program
         return guarded
 
     return wrap
@@ -78,8 +117,27 @@ def options_from_flags(options_class, flag_values=None):
 
 
 def run_command(main, define) -> None:
-    """`python -m albert_nb.<tool>`: define the flags, then let absl parse them and call main."""
+    """`python -m albert_nb.<tool>`: define the flags, then let absl parse them and call main
+    (flag errors in one line, exit 2: see `parse_flags`)."""
     from absl import app
 
     define()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags(getattr(main, "program", "albert_nb")))
+
+
+def parse_flags(program: str):
+    """An absl `flags_parser` that reports a flag error in one line and exits 2."""
+    def parser(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as err:
+            fail(program, "", f"flag error: {err} (see --help)")
+
+    return parser
+
+
+def run(main) -> None:
+    """`absl.app.run(main)` with flag errors in one line and exit status 2."""
+    from absl import app
+
+    app.run(main, flags_parser=parse_flags(getattr(main, "program", "albert_nb")))

@@ -17,3 +17,10 @@ def require_file(path, what: str = "file") -> str:
     if not os.path.isfile(path):
         raise InputError(f"{what} not found: {path!r} (expected an existing file)")
     return path
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, in the same shape as the CLIs' error line."""
+    import sys
+
+    print(f"Warning: {message}", file=sys.stderr, flush=True)

@@ -20,6 +20,11 @@ from albert_nb import notebook
 from albert_nb.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+# A kernel copies what the C++ libraries write to descriptor 2 into the notebook's outputs by
+# default; those lines are TensorFlow's start-up banner, not the lesson's. Without the copy they
+# go to this process's descriptor 2, which `stderr_to` sends to a log beside the notebook.
+# The kernel inherits our environment, so TF's log level (albert_nb._quiet) is set before it loads.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
@@ -88,7 +93,7 @@ def run_notebook(path: Path, output_dir: Path, parameters: dict, timeout: int | 
         with stderr_to(output_dir / f"{path.stem}.stderr.log"), headless_kernels():
             pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
                                 kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-                                store_widget_state=False)
+                                store_widget_state=False, extra_arguments=KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as err:
         error = f"{err.ename}: {err.evalue}".splitlines()[0] if err.evalue else err.ename
     if out.exists():   # text progress bars: keep each one's last line, not every redraw

@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import zlib
 from typing import Iterable, Sequence
 
 from albert_nb.errors import InputError
@@ -125,14 +126,28 @@ def _fingerprint_path(record_path: str) -> str:
     return record_path + ".fingerprint.json"
 
 
+def file_checksum(path: str) -> tuple[int, int]:
+    """(size in bytes, CRC-32) of a file, streamed: a truncated or altered cache differs."""
+    crc, size = 0, 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+    return size, crc
+
+
 def cache_is_valid(record_path: str, fingerprint: str) -> bool:
+    """The cache was built from these data and settings, and its file is the one written then
+    (same size and CRC-32: a cache truncated by a full disk or a copy is rebuilt, not read)."""
     meta = _fingerprint_path(record_path)
     if not (os.path.isfile(record_path) and os.path.isfile(meta)):
         return False
     try:
         with open(meta, encoding="utf-8") as handle:
-            return json.load(handle).get("fingerprint") == fingerprint
-    except (OSError, ValueError):
+            recorded = json.load(handle)
+        return (recorded.get("fingerprint") == fingerprint
+                and [recorded.get("size"), recorded.get("crc32")] == list(file_checksum(record_path)))
+    except (OSError, ValueError, AttributeError):
         return False
 
 
@@ -155,9 +170,11 @@ def write_features(features: Sequence[InputFeatures], path: str, is_regression: 
                     "label_ids": label}))
                 writer.write(example.SerializeToString())
     if fingerprint is not None:
+        size, crc = file_checksum(path)
         atomic_write_json(_fingerprint_path(path), {"fingerprint": fingerprint,
                                                     "num_examples": len(features),
-                                                    "format": FEATURE_FORMAT})
+                                                    "format": FEATURE_FORMAT,
+                                                    "size": size, "crc32": crc})
     return path
 
 
@@ -190,7 +207,8 @@ def cached_features(path: str, examples, label_list, max_seq_length: int, tokeni
     if cache_is_valid(path, fingerprint):
         return path, len(examples), True
     if os.path.exists(path) and show is not None:
-        show(f"feature cache {path} was built from other data or settings; rebuilding it")
+        show(f"feature cache {path} was built from other data or settings, or is damaged; "
+             "rebuilding it")
     features = convert_examples(examples, label_list, max_seq_length, tokenizer,
                                 show_progress=show_progress, desc=f"{task} {split} features")
     write_features(features, path, label_list is None, fingerprint)

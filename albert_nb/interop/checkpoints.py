@@ -229,6 +229,26 @@ def read_variable_shapes(prefix: str) -> dict[str, tuple]:
     return {k: tuple(v) for k, v in reader.get_variable_to_shape_map().items()}
 
 
+def read_tensor(reader, prefix: str, key: str) -> np.ndarray:
+    """One stored tensor; a truncated or damaged `.data` file is an InputError naming it."""
+    try:
+        return reader.get_tensor(key)
+    except Exception as err:   # DataLossError, OutOfRangeError, ...
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise InputError(f"checkpoint {prefix!r} is damaged: variable {key!r} cannot be read "
+                         f"({type(err).__name__}: {message[:200]})") from None
+
+
+def verify_checkpoint(prefix: str) -> None:
+    """Read every tensor of a checkpoint once (a resume checks this before trusting it)."""
+    import tensorflow as tf
+
+    read_variable_shapes(prefix)
+    reader = tf.train.load_checkpoint(prefix)
+    for key in reader.get_variable_to_shape_map():
+        read_tensor(reader, prefix, key)
+
+
 def is_slot_or_step(name: str) -> bool:
     return name.endswith(SLOT_SUFFIXES) or name.split("/")[-1] in SKIPPED_NAMES or "/Adam" in name
 
@@ -312,7 +332,7 @@ def load_checkpoint(model, path, checkpoint_name: str | None = None,
     report = LoadReport(path=prefix, format=fmt)
     for step_key in ("global_step", "global_step" + _OUR_KEY_SUFFIX):
         if step_key in shapes:
-            report.global_step = int(reader.get_tensor(step_key))
+            report.global_step = int(read_tensor(reader, prefix, step_key))
     used = set()
     assignments = []
     for entry in entries:
@@ -335,7 +355,7 @@ def load_checkpoint(model, path, checkpoint_name: str | None = None,
             "inner_group_num, embedding_size) belong to this checkpoint? (To grow a one-group "
             "checkpoint into more groups, pass --init_from_group0.)")
     for entry, key in assignments:
-        value = reader.get_tensor(key)
+        value = read_tensor(reader, prefix, key)
         entry.variable.assign(entry.from_checkpoint(value).astype(entry.variable.dtype))
         report.loaded.append(entry.name)
     for name in sorted(shapes):

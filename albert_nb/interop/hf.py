@@ -16,13 +16,13 @@ Activation names differ: our "gelu" (the original's tanh approximation) is Huggi
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import numpy as np
 
 from albert_nb.interop.checkpoints import Entry, encoder_of
 from albert_nb.errors import InputError
+from albert_nb.model.config import read_json_object
 
 WEIGHTS_NAME = "model.safetensors"
 INDEX_NAME = "model.safetensors.index.json"
@@ -106,9 +106,18 @@ def read_safetensors(directory) -> dict[str, np.ndarray]:
     if os.path.isfile(single):
         files = [single]
     elif os.path.isfile(index):
-        with open(index, encoding="utf-8") as handle:
-            weight_map = json.load(handle).get("weight_map", {})
+        weight_map = read_json_object(index, INDEX_NAME).get("weight_map")
+        if (not isinstance(weight_map, dict) or not weight_map
+                or not all(isinstance(f, str) and f for f in weight_map.values())):
+            raise InputError(f"{index}: expected a non-empty 'weight_map' object of tensor name -> "
+                             f"shard file name, got {str(weight_map)[:80]!r}")
         files = [os.path.join(directory, f) for f in sorted(set(weight_map.values()))]
+        for shard in files:
+            if os.path.dirname(os.path.abspath(shard)) != os.path.abspath(directory):
+                raise InputError(f"{index}: shard {os.path.basename(shard)!r} points outside the "
+                                 "directory; expected file names beside the index")
+            if not os.path.isfile(shard):
+                raise InputError(f"{index}: shard {os.path.basename(shard)!r} is missing")
     else:
         pickles = [f for f in ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
                    if os.path.isfile(os.path.join(directory, f))]
@@ -131,11 +140,7 @@ def read_hf_config(directory):
     path = os.path.join(os.fspath(directory), CONFIG_NAME)
     if not os.path.isfile(path):
         raise InputError(f"Hugging Face config not found: {path!r} (expected config.json)")
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path}: malformed JSON at line {err.lineno}: {err.msg}") from None
+    data = read_json_object(path, CONFIG_NAME)
     if data.get("model_type", "albert") != "albert":
         raise InputError(f"{path}: model_type is {data.get('model_type')!r}, expected 'albert'")
     return AlbertConfig.from_hf_dict(data, source=path)

@@ -27,206 +27,33 @@ Note that tensorflow_hub refuses `trainable=True` together with `signature=...` 
 have no training mode); fine-tune through `hub.KerasLayer(path, trainable=True)` (no signature:
 it calls `__call__`, which returns the same dict), or through `HubEncoder`.
 """
-from __future__ import annotations
-
 import dataclasses
 import json
 import os
-import re
-import shutil
 import tempfile
 
 import keras
 
 from albert_nb.errors import InputError
-from albert_nb.model.inputs import input_signature
-from albert_nb.paths import BEST_NAME
-
-SIGNATURES = ("tokens", "mlm", "sop", "tokenization_info")
-CONFIG_ASSET = "albert_config.json"
-TF1_HUB_MARKER = "tfhub_module.pb"
-
-
-# ------------------------------------------------------------------------------ export
-def build_hub_root(model, tokenizer_files, do_lower_case: bool = True):
-    """The object `tf.saved_model.save` writes: variables, functions, signatures and assets.
-
-    `model` is an `AlbertForPretraining` (the `mlm` and `sop` signatures need its heads);
-    `tokenizer_files` are paths, the first being what `tokenization_info` reports
-    (the SentencePiece `.model`, or the WordPiece vocab).
-    """
-    import tensorflow as tf
-
-    from albert_nb.model.heads import AlbertForPretraining
-
-    if not isinstance(model, AlbertForPretraining):
-        raise InputError(f"export_hub_module needs an AlbertForPretraining (for the mlm and sop "
-                         f"signatures), got {type(model).__name__}")
-    if not tokenizer_files:
-        raise InputError("export_hub_module needs the tokenizer file (30k-clean.model or a vocab)")
-    tmp = tempfile.mkdtemp(prefix="albert_hub_assets_")
-    config_path = os.path.join(tmp, CONFIG_ASSET)
-    model.config.to_json_file(config_path)
-
-    # tf.train.Checkpoint is a plain trackable container: whatever is assigned to it is saved.
-    root = tf.train.Checkpoint()
-    root.variables = list(model.albert.weights) + [v for v in model.weights
-                                                  if not any(v is w for w in model.albert.weights)]
-    root.trainable_variables = list(model.albert.trainable_weights)   # what fine-tuning updates
-    # Dropout's random-seed states: captured by the training trace, so they must be saved too.
-    weight_ids = {id(v) for v in model.weights}
-    root.dropout_states = [v for v in model.variables if id(v) not in weight_ids]
-    root.regularization_losses = []
-    root.config_asset = tf.saved_model.Asset(config_path)
-    root.vocab_asset = tf.saved_model.Asset(os.fspath(tokenizer_files[0]))
-    root.other_assets = [tf.saved_model.Asset(os.fspath(p)) for p in tokenizer_files[1:]]
-    lower = bool(do_lower_case)
-    spec = input_signature()
-    encoder = model.albert
-
-    @tf.function(input_signature=[spec])
-    def tokens(inputs):
-        out = encoder(inputs, training=False)
-        return {"pooled_output": out["pooled_output"],          # [batch, hidden]
-                "sequence_output": out["sequence_output"]}      # [batch, seq, hidden]
-
-    mlm_spec = dict(spec, mlm_positions=tf.TensorSpec([None, None], tf.int32, name="mlm_positions"))
-
-    @tf.function(input_signature=[mlm_spec])
-    def mlm(inputs):
-        feed = {k: inputs[k] for k in spec}
-        feed["masked_lm_positions"] = inputs["mlm_positions"]
-        out = model(feed, training=False)
-        vocab = tf.shape(out["mlm_logits"])[-1]
-        return {"pooled_output": out["pooled_output"], "sequence_output": out["sequence_output"],
-                "mlm_logits": tf.reshape(out["mlm_logits"], [-1, vocab])}   # [batch * P, V]
-
-    @tf.function(input_signature=[spec])
-    def sop(inputs):
-        out = model(inputs, training=False)
-        return {"pooled_output": out["pooled_output"], "sequence_output": out["sequence_output"],
-                "sop_log_probs": tf.nn.log_softmax(out["sop_logits"], axis=-1)}   # [batch, 2]
-
-    @tf.function(input_signature=[])
-    def tokenization_info():
-        return {"vocab_file": root.vocab_asset.asset_path,
-                "do_lower_case": tf.constant(lower)}
-
-    @tf.function
-    def call(inputs, training=False):
-        out = encoder(inputs, training=training)
-        return {"pooled_output": out["pooled_output"], "sequence_output": out["sequence_output"],
-                "embedding_output": out["embedding_output"]}
-
-    # Trace both modes now: a restored tf.function only has the traces saved with it.
-    call.get_concrete_function(spec, training=True)
-    call.get_concrete_function(spec, training=False)
-    root.__call__ = call
-    root.tokens, root.mlm, root.sop, root.tokenization_info = tokens, mlm, sop, tokenization_info
-    signatures = {"tokens": tokens.get_concrete_function(), "mlm": mlm.get_concrete_function(),
-                  "sop": sop.get_concrete_function(),
-                  "tokenization_info": tokenization_info.get_concrete_function()}
-    return root, signatures, tmp
-
-
-def export_hub_module(model, export_path, tokenizer_files, do_lower_case: bool = True,
-                      use_einsum: bool = True) -> str:
-    """Write `model` as a TF2 hub module at `export_path`, atomically (temp dir, then rename).
-
-    use_einsum: the original's flag (False removed tf.einsum for TFLite and old TF). Our graph
-    never uses einsum (attention is reshape + matmul), so both values give the same module; the
-    flag is accepted so the original's command lines run unchanged.
-    """
-    import tensorflow as tf
-
-    del use_einsum  # see docstring: the exported graph has no Einsum op either way
-    export_path = os.path.abspath(os.fspath(export_path))
-    parent = os.path.dirname(export_path)
-    os.makedirs(parent, exist_ok=True)
-    root, signatures, asset_tmp = build_hub_root(model, list(tokenizer_files), do_lower_case)
-    staging = tempfile.mkdtemp(prefix=".hub-", dir=parent)
-    try:
-        tf.saved_model.save(root, staging, signatures=signatures)
-        old = None
-        if os.path.exists(export_path):
-            old = tempfile.mkdtemp(prefix=".hub-old-", dir=parent)
-            os.replace(export_path, os.path.join(old, "module"))
-        os.replace(staging, export_path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(asset_tmp, ignore_errors=True)
-    return export_path
-
-
-def tokenizer_file_list(tokenizer) -> list[str]:
-    """The files a tokenizer needs: [spm .model (+ its .vocab when present)] or [vocab.txt]."""
-    if tokenizer.spm_model_file:
-        files = [tokenizer.spm_model_file]
-        vocab = os.path.splitext(tokenizer.spm_model_file)[0] + ".vocab"
-        return files + ([vocab] if os.path.isfile(vocab) else [])
-    return [tokenizer.vocab_file]
-
-
-def export_directory(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
-                     do_lower_case: bool = True, use_einsum: bool = True) -> str:
-    """What `python -m albert_nb.export_to_tfhub` does: release directory -> hub module."""
-    from albert_nb.interop.checkpoints import load_pretrained
-
-    loaded = load_pretrained(albert_directory, checkpoint_name=checkpoint_name,
-                             do_lower_case=do_lower_case)
-    return export_hub_module(loaded.model, export_path, tokenizer_file_list(loaded.tokenizer),
-                             do_lower_case=do_lower_case, use_einsum=use_einsum)
+from albert_nb.interop.hub_export import (CONFIG_ASSET, SIGNATURES, build_hub_root,  # noqa: F401
+                                          check_export_path, clean_export_leftovers,
+                                          export_directory, export_hub_module, is_our_module,
+                                          publish_module, tokenizer_file_list)
+from albert_nb.interop.hub_inspect import (TF1_HUB_MARKER, TRUST_NOTE, _asset,  # noqa: F401
+                                           _config_from_assets, check_weights_match_config,
+                                           is_tf1_hub_module, load_saved_model,
+                                           read_saved_model_proto, resolve_handle,
+                                           static_tokenization_info)
 
 
 # ------------------------------------------------------------------------------- loading
-def resolve_handle(handle) -> str:
-    """A local module directory, or a URL/handle that tensorflow_hub downloads (needs network)."""
-    handle = os.fspath(handle)
-    if os.path.isdir(handle):
-        path = handle
-    elif re.match(r"^(https?|gs)://", handle) or handle.startswith("@"):
-        import tensorflow_hub as hub
-
-        try:
-            path = hub.resolve(handle)
-        except Exception as err:  # network errors, 404s, bad archives
-            raise InputError(f"--albert_hub_module_handle={handle!r}: tensorflow_hub could not fetch "
-                             f"it ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
-                             "offline, download the module once and pass its local directory") from None
-    else:
-        raise InputError(f"--albert_hub_module_handle={handle!r}: no such directory, and not a URL")
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise InputError(f"--albert_hub_module_handle={handle!r}: {path!r} holds no saved_model.pb "
-                         "(expected a TF-Hub module directory)")
-    return path
-
-
-def is_tf1_hub_module(path) -> bool:
-    return os.path.isfile(os.path.join(os.fspath(path), TF1_HUB_MARKER))
-
-
-def _asset(path: str, name: str) -> str | None:
-    candidate = os.path.join(path, "assets", name)
-    return candidate if os.path.isfile(candidate) else None
-
-
-def _config_from_assets(path: str):
-    from albert_nb.model.config import AlbertConfig
-
-    config_file = _asset(path, CONFIG_ASSET)
-    if config_file is None:
-        raise InputError(f"hub module {path!r} has no assets/{CONFIG_ASSET}; the model shape is "
-                         "unknown (the earliest v1 modules lacked it: google-research/albert#71)")
-    return AlbertConfig.from_json_file(config_file)
-
-
 def tokenizer_from_hub(handle, do_lower_case: bool | None = None):
     """The FullTokenizer a hub module was exported with (the original's `from_hub_module`).
 
-    TF2 modules answer through the `tokenization_info` signature; for TF1-format modules the
-    asset folder is read directly (`30k-clean.model`), with do_lower_case defaulting to True.
+    Our TF2 modules: the `tokenization_info` answer is read from saved_model.pb (see
+    `static_tokenization_info`); a module laid out otherwise is asked through its signature,
+    which runs its code. TF1-format modules: the asset folder is read directly
+    (`30k-clean.model`), with do_lower_case defaulting to True.
     """
     from albert_nb.tokenizers.tokenization import FullTokenizer
 
@@ -237,15 +64,18 @@ def tokenizer_from_hub(handle, do_lower_case: bool | None = None):
             raise InputError(f"TF1 hub module {path!r}: no assets/30k-clean.model or vocab_chinese.txt")
         lower = True if do_lower_case is None else do_lower_case
     else:
-        import tensorflow as tf
-
-        obj = tf.saved_model.load(path)
-        if "tokenization_info" not in obj.signatures:
-            raise InputError(f"hub module {path!r} has no 'tokenization_info' signature "
-                             f"(has {sorted(obj.signatures)})")
-        info = obj.signatures["tokenization_info"]()
-        vocab = info["vocab_file"].numpy().decode("utf-8")
-        lower = bool(info["do_lower_case"].numpy()) if do_lower_case is None else do_lower_case
+        static = static_tokenization_info(path)
+        if static is not None:
+            vocab, lower = static
+        else:
+            obj = load_saved_model(path)
+            if "tokenization_info" not in obj.signatures:
+                raise InputError(f"hub module {path!r} has no 'tokenization_info' signature "
+                                 f"(has {sorted(obj.signatures)})")
+            info = obj.signatures["tokenization_info"]()
+            vocab = info["vocab_file"].numpy().decode("utf-8")
+            lower = bool(info["do_lower_case"].numpy())
+        lower = lower if do_lower_case is None else do_lower_case
     if vocab.endswith(".model"):
         return FullTokenizer(spm_model_file=vocab, do_lower_case=lower)
     return FullTokenizer(vocab_file=vocab, do_lower_case=lower)
@@ -264,11 +94,11 @@ class HubEncoder(keras.layers.Layer):
     wrapping an existing tf.Variable shares its storage), so optimizer updates change exactly
     what the module's functions read, and gradients reach them. Returns the AlbertModel dict
     (sequence_output, pooled_output, embedding_output); dropout follows `training`.
+
+    A hub handle is code: this loads and runs the module's graph (see TRUST_NOTE).
     """
 
     def __init__(self, handle, trainable: bool = True, name: str = "albert_hub", **kwargs):
-        import tensorflow as tf
-
         super().__init__(trainable=trainable, name=name, **kwargs)
         self.handle = os.fspath(handle)
         path = resolve_handle(handle)
@@ -276,7 +106,7 @@ class HubEncoder(keras.layers.Layer):
             raise InputError(f"{handle!r} is a TF1 Hub format module: TF2 cannot train through it. "
                              "Use albert_nb.interop.tfhub.load_module(handle).encoder, which loads its "
                              "weights into a native AlbertModel")
-        self.module = tf.saved_model.load(path)
+        self.module = load_saved_model(path)
         for attr in ("__call__", "trainable_variables", "variables"):
             if not hasattr(self.module, attr):
                 raise InputError(f"hub module {path!r} has no `{attr}`: not a reusable TF2 SavedModel "
@@ -334,9 +164,8 @@ class HubModule:
 
     @property
     def signatures(self):
-        import tensorflow as tf
-
-        return tf.saved_model.load(self.path).signatures
+        """The module's signatures (loading them runs the module's code)."""
+        return load_saved_model(self.path).signatures
 
 
 def build_encoder(path: str, trainable: bool = True, config=None):
@@ -355,13 +184,13 @@ def build_encoder(path: str, trainable: bool = True, config=None):
 def load_module(handle, trainable: bool = True, do_lower_case: bool | None = None) -> HubModule:
     """Resolve and inspect a hub handle (what `--albert_hub_module_handle` does).
 
-    A hub module is code: a TF2 SavedModel's functions run when called and can read and write
-    files; load modules only from publishers you trust. (Of a TF1-format module, as Google
-    released them, only the variables checkpoint and the assets are read.)
+    A hub handle is code (see TRUST_NOTE): this reads the module's files as data and runs none
+    of its functions; `.encoder` loads its graph, which fine-tuning needs.
     """
     path = resolve_handle(handle)
     fmt = "tf1_hub" if is_tf1_hub_module(path) else "tf2"
     config = _config_from_assets(path)
+    check_weights_match_config(path, config)
     tokenizer = tokenizer_from_hub(path, do_lower_case)
     if tokenizer.vocab_size > config.vocab_size:
         raise InputError(f"hub module {path!r}: tokenizer has {tokenizer.vocab_size} entries but "
@@ -378,9 +207,7 @@ def load_hub_encoder(handle, trainable: bool = True):
 
 def graph_op_types(path) -> set[str]:
     """Every op type in a module's signatures (e.g. to check that no Einsum op is present)."""
-    import tensorflow as tf
-
-    obj = tf.saved_model.load(os.fspath(path))
+    obj = load_saved_model(path)
     types = set()
     for fn in obj.signatures.values():
         graph_def = fn.graph.as_graph_def()
@@ -392,9 +219,7 @@ def graph_op_types(path) -> set[str]:
 
 def describe(path) -> dict:
     """Signatures with their input/output specs, for notebooks."""
-    import tensorflow as tf
-
-    obj = tf.saved_model.load(os.fspath(path))
+    obj = load_saved_model(path)
     out = {}
     for name, fn in obj.signatures.items():
         inputs = {k: (v.dtype.name, v.shape.as_list()) for k, v in fn.structured_input_signature[1].items()}

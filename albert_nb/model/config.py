@@ -9,7 +9,9 @@ written by `from_hf_dict` / `to_hf_dict`, which translate the activation names (
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import math
 import os
 from typing import Any
 
@@ -30,6 +32,57 @@ _HF_TO_OURS = {
 }
 SHARED_SUBLAYERS = ("", "attention", "ffn")
 _OURS_TO_HF = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu", "tanh": "tanh", "linear": "linear"}
+_INT_FIELDS = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+               "num_hidden_groups", "num_attention_heads", "intermediate_size", "inner_group_num",
+               "down_scale_factor", "max_position_embeddings", "type_vocab_size")
+_FLOAT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range",
+                 "layer_norm_eps", "classifier_dropout_prob")
+# A key this close to one of ours is a typo, not a key of another tool: "hiden_size" would
+# otherwise leave hidden_size at the xxlarge default of 4096 without a word.
+_TYPO_CUTOFF = 0.85
+# Largest model we agree to build: 2**33 parameters (32 GiB of float32 weights) is ~40 times
+# xxlarge; beyond it a config is a typo (vocab_size=300000000) that would exhaust memory.
+MAX_PARAMETERS = 2 ** 33
+
+
+def _near_miss(key: str, known) -> str | None:
+    match = difflib.get_close_matches(key, known, n=1, cutoff=_TYPO_CUTOFF)
+    return match[0] if match else None
+
+
+def _typed(source: str, key: str, value):
+    """A JSON value as the field's type, or InputError naming the key and what was expected."""
+    if key in _INT_FIELDS:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InputError(f"{source}: {key!r} = {value!r}: expected a positive integer")
+    elif key in _FLOAT_FIELDS:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise InputError(f"{source}: {key!r} = {value!r}: expected a number")
+        value = float(value)
+    return value
+
+
+def read_json_object(path, what: str = "JSON file") -> dict:
+    """A UTF-8 JSON file holding an object; anything else is an InputError naming the file."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except IsADirectoryError:
+        raise InputError(f"{what} {path!r} is a directory; expected a JSON file") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object {{...}}, got {type(data).__name__}")
+    return data
 
 
 @dataclasses.dataclass
@@ -83,12 +136,26 @@ class AlbertConfig:
         if self.shared_sublayer not in SHARED_SUBLAYERS:
             raise InputError(f"AlbertConfig.shared_sublayer = {self.shared_sublayer!r}: expected "
                              f"one of {SHARED_SUBLAYERS}")
+        parameters = self._approximate_parameters()
+        if parameters > MAX_PARAMETERS:
+            raise InputError(
+                f"AlbertConfig describes about {parameters:.3g} parameters (vocab_size="
+                f"{self.vocab_size}, embedding_size={self.embedding_size}, hidden_size="
+                f"{self.hidden_size}, intermediate_size={self.intermediate_size}); more than "
+                f"{MAX_PARAMETERS:.3g} would not fit in memory: is a value mistyped?")
         if self.hidden_act not in ACTIVATIONS:
             raise InputError(f"AlbertConfig.hidden_act = {self.hidden_act!r}: expected one of {ACTIVATIONS}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:
                 raise InputError(f"AlbertConfig.{name} = {value!r}: expected a probability in [0, 1)")
+
+    def _approximate_parameters(self) -> int:
+        """Embeddings + distinct blocks (4H^2 + 2HI) + pooler, before anything is allocated."""
+        h, i = self.hidden_size, self.intermediate_size
+        embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) \
+            * self.embedding_size
+        return embeddings + self.num_distinct_blocks * (4 * h * h + 2 * h * i) + h * h
 
     # ------------------------------------------------------------ derived sizes
     @property
@@ -115,15 +182,19 @@ class AlbertConfig:
             raise InputError(f"{source}: expected a JSON object, got {type(data).__name__}")
         if "vocab_size" not in data:
             raise InputError(f"{source}: missing required key 'vocab_size'")
-        known = set(cls.field_names())
-        kwargs = {k: v for k, v in data.items() if k in known}
+        known = cls.field_names()
+        for key in data:
+            if key not in known and key != "extra":
+                close = _near_miss(key, known)
+                if close is not None and close not in data:
+                    raise InputError(f"{source}: unknown key {key!r}; did you mean {close!r}?")
+        kwargs = {k: _typed(source, k, v) for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known and k != "extra"}
         if kwargs.get("hidden_act") is None or kwargs.get("hidden_act") == "":
             kwargs["hidden_act"] = "linear" if "hidden_act" in data else "gelu"
-        for key in ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range",
-                    "layer_norm_eps", "classifier_dropout_prob"):
-            if key in kwargs:
-                kwargs[key] = float(kwargs[key])
+        if not isinstance(kwargs["hidden_act"], str):
+            raise InputError(f"{source}: 'hidden_act' = {kwargs['hidden_act']!r}: expected one of "
+                             f"{ACTIVATIONS}")
         try:
             return cls(**kwargs, extra=extra)
         except InputError as err:
@@ -153,13 +224,7 @@ class AlbertConfig:
             path = os.path.join(path, "albert_config.json")
         if not os.path.isfile(path):
             raise InputError(f"config file not found: {path!r} (expected an albert_config.json)")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except UnicodeDecodeError as err:
-            raise InputError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        data = read_json_object(path, "config")
         if data.get("model_type") == "albert" or "architectures" in data:
             return cls.from_hf_dict(data, source=path)
         return cls.from_dict(data, source=path)
@@ -179,7 +244,7 @@ class AlbertConfig:
     def from_hf_dict(cls, data: dict[str, Any], source: str = "config.json") -> "AlbertConfig":
         data = dict(data)
         act = data.get("hidden_act", "gelu_new")
-        if act not in _HF_TO_OURS:
+        if not isinstance(act, str) or act not in _HF_TO_OURS:
             raise InputError(f"{source}: hidden_act {act!r} is not an activation ALBERT uses "
                              f"(expected one of {sorted(_HF_TO_OURS)})")
         data["hidden_act"] = _HF_TO_OURS[act]

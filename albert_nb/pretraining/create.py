@@ -28,10 +28,12 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 from array import array
 
-from albert_nb.errors import InputError
+from albert_nb.errors import InputError, warn
+from albert_nb.faults import fault_point
 from albert_nb.io_utils import atomic_path
 from albert_nb.pretraining.records import (expand_input_files, instance_to_features,
                                         serialize_features)
@@ -50,19 +52,52 @@ def _start_table(tokenizer) -> bytes:
 
 
 INPUT_FILE_MODES = ("r", "rb")
+# Lines are read at most this many bytes at a time: a corpus that is one 50 MB line must not be
+# held (and tokenised) whole. A longer line is split at a space (or a UTF-8 character boundary).
+READ_LIMIT = 1 << 20
+# A sentence this many times longer than an instance is a runaway line (no line breaks), not
+# prose: it is cut while reading so no step works on it whole.
+LONG_SENTENCE_FACTOR = 8
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _iter_lines(path: str, input_file_mode: str = "r"):
-    """(line_number, text) of a UTF-8 file, streamed.
+def _cut_point(raw: bytes) -> int:
+    """Where to split an over-long piece: after its last space, else at a character boundary."""
+    space = raw.rfind(b" ")
+    if space > 0:
+        return space + 1
+    cut = len(raw)
+    while cut > 0 and 0x80 <= raw[cut - 1] < 0xC0:   # back over continuation bytes
+        cut -= 1
+    if cut > 0 and raw[cut - 1] >= 0xC0:               # and a lead byte whose tail is cut off
+        cut -= 1
+    return cut or len(raw)   # no boundary at all: not UTF-8, and decoding will say where
+
+
+def _iter_lines(path: str, input_file_mode: str = "r", limit: int | None = None):
+    """(line_number, text, is_continuation) of a UTF-8 file, streamed in pieces of at most
+    `limit` bytes (READ_LIMIT).
 
     `input_file_mode` is the original's: "r" reads text, so bad UTF-8 is an error (here an
     InputError with line and byte offset); "rb" reads bytes and decodes them the way the
     original's `convert_to_unicode` does, dropping bytes that are not UTF-8.
     """
-    offset = 0
+    limit = limit or READ_LIMIT
     errors = "ignore" if input_file_mode == "rb" else "strict"
+    offset = 0
+    number = 1
+    carry = b""
+    continuation = False
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        while True:
+            raw = carry + handle.readline(max(1, limit - len(carry)))
+            carry = b""
+            if not raw:
+                return
+            complete = raw.endswith(b"\n")
+            if not complete and len(raw) >= limit:
+                cut = _cut_point(raw)
+                raw, carry = raw[:cut], raw[cut:]
             try:
                 text = raw.decode("utf-8", errors)
             except UnicodeDecodeError as err:
@@ -70,16 +105,31 @@ def _iter_lines(path: str, input_file_mode: str = "r"):
                                  f"byte offset {offset + err.start} (byte "
                                  f"{raw[err.start:err.start + 1]!r})") from None
             offset += len(raw)
-            yield number, text
+            yield number, text, continuation
+            continuation = not complete
+            if complete:
+                number += 1
+
+
+def _split_ids(ids: list, starts: bytes, size: int):
+    """A sentence longer than `size` tokens as consecutive sentences of at most `size`."""
+    for begin in range(0, len(ids), size):
+        yield array("i", ids[begin:begin + size]), starts[begin:begin + size]
 
 
 def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: bool = False,
-                   input_file_mode: str = "r"):
+                   input_file_mode: str = "r", max_sentence_tokens: int | None = None):
     """Tokenise input files into documents: lists of `(ids array('i'), starts bytes)`.
 
     `segmenter` (WordPiece only): a callable text -> list of words (e.g. jieba.lcut) for
     Chinese whole-word masking; every piece after a word's first counts as a continuation.
     Without one, each CJK character is its own word (the basic tokenizer isolates them).
+
+    `max_sentence_tokens` (what `run` passes: max_seq_length - 3): a sentence longer than
+    LONG_SENTENCE_FACTOR times this (a runaway line, not prose) is cut into consecutive
+    sentences of this many tokens, with one warning; no instance holds more than a window of
+    it. Ordinary long sentences are kept whole and trimmed per instance as in the original. NUL and other control characters are counted and reported in
+    one warning: they are not text, and the tokenizer drops them or reads them as <unk>.
     """
     if input_file_mode not in INPUT_FILE_MODES:
         raise InputError(f"--input_file_mode={input_file_mode!r}; expected 'r' or 'rb'")
@@ -90,13 +140,20 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
     documents: list[list] = []
     bar = _progress(total=sum(os.path.getsize(f) for f in files), desc="reading",
                     enabled=show_progress, unit="B")
+    cut, controls = None, None   # (file, line, tokens) of the first long sentence / control char
+    control_count = 0
     for path in files:
         documents.append([])  # every file starts a new document
-        for _, line in _iter_lines(path, input_file_mode):
+        for number, line, continued in _iter_lines(path, input_file_mode):
             bar.update(len(line.encode("utf-8")))
+            found = len(_CONTROL.findall(line))
+            if found:
+                control_count += found
+                controls = controls or (path, number)
             text = tokenizer.preprocess(line)
             if not text:
-                documents.append([])
+                if not continued:
+                    documents.append([])
                 continue
             if segmenter is None:
                 ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
@@ -108,14 +165,43 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
                     ids.extend(word_ids)
                     flags.extend([1] + [0] * (len(word_ids) - 1))
                 starts = bytes(flags)
-            if ids:
+            if not ids:
+                continue
+            if max_sentence_tokens and len(ids) > LONG_SENTENCE_FACTOR * max_sentence_tokens:
+                cut = cut or (path, number, len(ids))
+                documents[-1].extend(_split_ids(ids, starts, max_sentence_tokens))
+            else:
                 documents[-1].append((array("i", ids), starts))
     bar.close()
+    if cut:
+        warn(f"input_file {cut[0]!r} line {cut[1]}: a sentence of {cut[2]} tokens (and any other "
+             f"longer than {LONG_SENTENCE_FACTOR * max_sentence_tokens}) was cut into sentences of "
+             f"{max_sentence_tokens} tokens (max_seq_length - 3); expected one sentence per line")
+    if controls:
+        warn(f"input_file {controls[0]!r}: {control_count} NUL/control character(s), the first "
+             f"on line {controls[1]}; they are not text (the tokenizer drops them or reads <unk>)")
     documents = [d for d in documents if d]
     if not documents:
         raise InputError(f"input_file {','.join(files)!r} holds no text: expected one sentence "
                          "per line with blank lines between documents")
     return documents
+
+
+def check_paths(input_files, output_files) -> None:
+    """Refuse an output named twice (round-robin would keep half its records) and an output
+    that is also an input (it would overwrite the corpus it is made from)."""
+    seen = {}
+    for out in output_files:
+        real = os.path.realpath(out)
+        if real in seen:
+            raise InputError(f"--output_file names {out!r} twice (also as {seen[real]!r}); "
+                             "expected distinct files")
+        seen[real] = out
+    for path in input_files:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"--output_file {seen[real]!r} is also an --input_file; writing it "
+                             "would overwrite the corpus (expected a new file)")
 
 
 def validate_options(options: InstanceOptions, dupe_factor: int) -> None:
@@ -132,6 +218,14 @@ def validate_options(options: InstanceOptions, dupe_factor: int) -> None:
         raise InputError(f"--ngram={options.ngram}; expected >= 1")
     if dupe_factor < 1:
         raise InputError(f"--dupe_factor={dupe_factor}; expected >= 1")
+
+
+def iter_instances(documents, tokenizer, options: InstanceOptions, rng: random.Random):
+    """One pass over the documents: yields TrainingInstance objects in document order."""
+    for index in range(len(documents)):
+        yield from create_instances_from_document(
+            documents, index, rng, options, cls_id=tokenizer.cls_id, sep_id=tokenizer.sep_id,
+            mask_id=tokenizer.mask_id, vocab_size=tokenizer.vocab_size)
 
 
 def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_factor: int = 40,
@@ -154,10 +248,15 @@ def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_
         output_files = [p for p in os.fspath(output_files).split(",") if p.strip()]
     if not output_files:
         raise InputError("--output_file is empty; expected one or more comma-separated paths")
+    output_files = [os.fspath(p).strip() for p in output_files]
     started = time.time()
     if documents is None:
+        check_paths(expand_input_files(input_files), output_files)
         documents = read_documents(input_files, tokenizer, segmenter=segmenter,
-                                   show_progress=show_progress, input_file_mode=input_file_mode)
+                                   show_progress=show_progress, input_file_mode=input_file_mode,
+                                   max_sentence_tokens=options.max_seq_length - 3)
+    else:
+        check_paths([], output_files)
     rng = random.Random(random_seed)
     documents = list(documents)
     rng.shuffle(documents)
@@ -190,6 +289,8 @@ def run(input_files, output_files, tokenizer, *, random_seed: int = 12345, dupe_
                 writers[stats["num_instances"] % len(writers)].write(record)
                 stats["num_instances"] += 1
             del serialized
+            fault_point("create_pretraining_data.pass")          # temp files half written
+        fault_point("create_pretraining_data.before_publish")    # complete, not yet renamed
     bar.close()
     stats["seconds"] = time.time() - started
     return stats

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 import numpy as np
 
@@ -123,14 +124,104 @@ def expand_input_files(input_files) -> list[str]:
     return files
 
 
+# Marks the assertion a bad record trips inside the tf.data pipeline; `record_error` turns
+# the resulting InvalidArgumentError into an InputError naming the file and record number.
+BAD_RECORD = "albert_nb bad record"
+_BAD_RECORD_RE = re.compile(re.escape(BAD_RECORD) + r"\] \[(.*?)\] \[(\d+)\] \[(.*?)\] \[(.*?)\]")
+_ID_FEATURES = ("input_ids", "masked_lm_ids")
+
+
+def _numbered_records(path):
+    """(file, record number from 0, serialized) of one TFRecord file."""
+    import tensorflow as tf
+
+    return tf.data.TFRecordDataset(path).enumerate().map(lambda i, r: (path, i, r))
+
+
+def _checked_parse(paths, numbers, serialized, max_seq_length, max_predictions_per_seq,
+                   use_token_boundary, vocab_size):
+    """Parse a batch like `parse_example`, but check every record as it is read: each feature
+    has its length (lengths that change mid-file are caught at the first such record) and no id
+    is negative or >= vocab_size. A failed check stops the pipeline with BAD_RECORD, the file
+    and the record number, before any step trains on the batch."""
+    import tensorflow as tf
+
+    lengths = feature_lengths(max_seq_length, max_predictions_per_seq)
+    names = [n for n in FEATURE_NAMES if n != "token_boundary" or use_token_boundary]
+    spec = {n: tf.io.RaggedFeature(tf.float32 if n in FLOAT_FEATURES else tf.int64) for n in names}
+    parsed = tf.io.parse_example(serialized, spec)
+    checks = []
+
+    def require(ok, row, what):                        # ok: [batch] bool
+        first = tf.argmax(tf.cast(tf.logical_not(ok), tf.int32))
+        checks.append(tf.debugging.Assert(tf.reduce_all(ok), [
+            BAD_RECORD, paths[first], numbers[first], what, row[first]], summarize=4))
+
+    out = {}
+    for name in names:
+        got = parsed[name].row_lengths()               # [batch]
+        require(tf.equal(got, lengths[name]), got, f"{name} length (expected {lengths[name]})")
+        if vocab_size is not None and name in _ID_FEATURES:
+            values = parsed[name]
+            worst = tf.reduce_max(tf.abs(values), axis=1)   # [batch]
+            require(tf.logical_and(tf.reduce_min(values, axis=1) >= 0, worst < vocab_size), worst,
+                    f"{name} id outside [0, vocab_size={vocab_size})")
+        out[name] = parsed[name]
+    with tf.control_dependencies(checks):
+        dense = {n: tf.identity(v.to_tensor(shape=[None, lengths[n]])) for n, v in out.items()}
+    return {k: tf.cast(v, tf.int32) if v.dtype == tf.int64 else v for k, v in dense.items()}
+
+
+def record_error(err) -> InputError | None:
+    """The InputError for a pipeline error raised by a bad record, else None."""
+    match = _BAD_RECORD_RE.search(str(getattr(err, "message", err)))
+    if match is None:
+        return None
+    path, number, what, value = match.groups()
+    return InputError(f"TFRecord {path!r}, record {number} (counting from 0): {what}, found "
+                      f"{value}; expected records as create_pretraining_data writes them")
+
+
+def check_framing(path: str) -> int:
+    """Walk a TFRecord file's record headers (length + CRC, 12 bytes; data; data CRC, 4 bytes)
+    without reading the data; returns the number of records. A file cut inside a header ends
+    silently in TensorFlow's reader (the tail is dropped without a word), so a file that does
+    not end exactly after its last record is refused here, naming the record and byte."""
+    size = os.path.getsize(path)
+    offset, number = 0, 0
+    with open(path, "rb") as handle:
+        while offset < size:
+            header = handle.read(12)
+            if len(header) < 12:
+                break
+            length = int.from_bytes(header[:8], "little")
+            end = offset + 12 + length + 4
+            if end > size:
+                break
+            handle.seek(end)
+            offset, number = end, number + 1
+    if offset != size:
+        raise InputError(f"TFRecord {path!r} is truncated or damaged: record {number} (counting from "
+                         f"0) starts at byte {offset} but does not fit in the file's {size} bytes; "
+                         "regenerate it (create_pretraining_data)")
+    return number
+
+
 def make_dataset(input_files, max_seq_length: int, max_predictions_per_seq: int,
                  batch_size: int, is_training: bool, seed: int | None = None,
                  repeat: bool | None = None, use_token_boundary: bool = False,
-                 drop_remainder: bool | None = None):
-    """Batched tf.data pipeline over pretraining TFRecords, like the original's input_fn."""
+                 drop_remainder: bool | None = None, vocab_size: int | None = None):
+    """Batched tf.data pipeline over pretraining TFRecords, like the original's input_fn.
+
+    Every record is checked as it is read (see `_checked_parse`); `vocab_size` also bounds
+    the ids; each file's framing is checked first (`check_framing`), so a truncated file is
+    named before training starts.
+    """
     import tensorflow as tf
 
     files = expand_input_files(input_files)
+    for path in files:
+        check_framing(path)
     repeat = is_training if repeat is None else repeat
     drop_remainder = is_training if drop_remainder is None else drop_remainder
     if is_training:
@@ -138,16 +229,16 @@ def make_dataset(input_files, max_seq_length: int, max_predictions_per_seq: int,
         ds = ds.shuffle(len(files), seed=seed)
         if repeat:
             ds = ds.repeat()
-        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)),
+        ds = ds.interleave(_numbered_records, cycle_length=min(4, len(files)),
                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
         ds = ds.shuffle(100, seed=seed)
     else:
-        ds = tf.data.TFRecordDataset(files)
+        ds = tf.data.Dataset.from_tensor_slices(tf.constant(files)).flat_map(_numbered_records)
         if repeat:
             ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(lambda s: parse_example(s, max_seq_length, max_predictions_per_seq,
-                                        use_token_boundary),
+    ds = ds.map(lambda p, i, s: _checked_parse(p, i, s, max_seq_length, max_predictions_per_seq,
+                                               use_token_boundary, vocab_size),
                 num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -1,0 +1,88 @@
+"""Resuming from --output_dir: which checkpoint to trust, and what to say when none fits.
+
+* A damaged newest checkpoint (a truncated `.data` file after a full disk, a half-copied
+  directory) is not a reason to stop: the previous checkpoint is restored instead, with a
+  one-line warning naming both, as a user who kept `keep_checkpoint_max` checkpoints expects.
+* A checkpoint of another model (a pretraining directory given to run_classifier, or one
+  trained with another config) is refused in one line that says what is there.
+* A step count at or below the checkpoint's step means there is nothing to train; that is said
+  in one line instead of silently doing nothing.
+"""
+from __future__ import annotations
+
+import os
+
+from albert_nb.errors import InputError, warn
+
+# TensorFlow's errors for a checkpoint whose files are damaged or missing (not a mismatch).
+_DAMAGE = ("DataLossError", "OutOfRangeError", "NotFoundError", "InternalError", "UnknownError")
+
+
+def checkpoint_candidates(output_dir: str) -> list[str]:
+    """The checkpoints listed in output_dir's `checkpoint` file, newest first."""
+    import tensorflow as tf
+
+    state = tf.train.get_checkpoint_state(output_dir)
+    if state is None:
+        return []
+    paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+    return [p if os.path.isabs(p) else os.path.join(output_dir, p) for p in reversed(paths)]
+
+
+def describe_checkpoint(prefix: str) -> str:
+    """What a checkpoint holds, in words: the model kind (by its heads) and the embedding table."""
+    import tensorflow as tf
+
+    try:
+        shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    except Exception:   # unreadable: say only that
+        return "an unreadable checkpoint"
+    keys = " ".join(shapes)
+    kind = ("a pretraining model (masked-LM and sentence-order heads)"
+            if "mlm_head" in keys or "sop_head" in keys else
+            "a classifier" if "classifier" in keys else "a model")
+    tables = [shape for key, shape in shapes.items()
+              if "word_embeddings" in key and key.endswith("VARIABLE_VALUE")]
+    return kind + (f" with word embeddings {list(tables[0])}" if tables else "")
+
+
+def mismatch_error(output_dir: str, prefix: str, err: BaseException, wanted: str) -> InputError:
+    detail = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+    return InputError(f"--output_dir={output_dir!r} holds {os.path.basename(prefix)}, "
+                      f"{describe_checkpoint(prefix)}, which does not fit {wanted} ({detail}); "
+                      "expected a checkpoint this command wrote with this config: use a new "
+                      "--output_dir")
+
+
+def restore_newest(checkpoint, output_dir: str, wanted: str = "this model",
+                   show=warn) -> str | None:
+    """Restore `checkpoint` (a tf.train.Checkpoint) from the newest usable checkpoint in
+    `output_dir`; returns its prefix, or None when there is none (a fresh start).
+
+    Damaged checkpoints are skipped with a warning; a checkpoint of another model raises the
+    one-line InputError of `mismatch_error`.
+    """
+    candidates = checkpoint_candidates(output_dir)
+    for index, prefix in enumerate(candidates):
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+            return prefix
+        except (AssertionError, ValueError) as err:
+            raise mismatch_error(output_dir, prefix, err, wanted) from None
+        except Exception as err:
+            if type(err).__name__ not in _DAMAGE:
+                raise
+            following = candidates[index + 1] if index + 1 < len(candidates) else None
+            detail = str(getattr(err, "message", err)).strip().splitlines()
+            show(f"checkpoint {prefix} is damaged ({type(err).__name__}: "
+                 f"{detail[0][:120] if detail else ''}); resuming from "
+                 f"{following or 'the start (no earlier checkpoint)'} instead")
+    return None
+
+
+def nothing_to_train(step: int, target: int, flag: str, output_dir: str) -> str | None:
+    """The one line to show when `output_dir` is already at or past the requested step."""
+    if step >= target > 0 or (step > 0 and target == 0):
+        return (f"--{flag}={target} is at or below the step of the checkpoint in {output_dir} "
+                f"(step {step}): nothing to train; raise --{flag} to continue training")
+    return None

@@ -1,0 +1,265 @@
+"""Sweep of bad inputs and faults across the CLIs, as a new user would make them (issue 12).
+
+    python scripts/sweep_bad_inputs.py [--keep DIR]
+
+Builds a tiny release (config, SentencePiece model, TF1 checkpoint), a corpus and TFRecords,
+damages them in the ways the issue lists, and runs every CLI on each case in one child process
+per CLI (the CLI's `main` is called in-process per case, through the same absl flag parser and
+error wrapper as on the command line). Each case is classified:
+
+    one-line   exit 2 with exactly one stderr line (what every bad input must give)
+    warned     exit 0 with exactly one "Warning:" line (where the input is usable, e.g. NUL bytes)
+    traceback  an exception escaped; exit-N: another exit status; silent: exit 0, no word;
+    noisy      the right status but more than one stderr line
+
+and the counts are printed. The tiny sizes keep a run to a few minutes on two cores.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+
+def build_fixtures(root: str) -> dict:
+    import albert_nb as an
+    from albert_nb import create_pretraining_data as cpd
+    from albert_nb.tokenizers.tokenization import FullTokenizer
+    from test_checkpoints import CONFIG, make_release, tf1_arrays
+    from test_create_pretraining_data import _python_docs_corpus
+
+    release = make_release(os.path.join(root, "release"), tf1_arrays(seed=1))
+    corpus = os.path.join(root, "corpus.txt")
+    with open(corpus, "w", encoding="utf-8") as handle:
+        handle.write(_python_docs_corpus())
+    tok = FullTokenizer(spm_model_file=os.path.join(release, "30k-clean.model"))
+    records = os.path.join(root, "train.tfrecord")
+    cpd.run(corpus, records, tok, max_seq_length=24, max_predictions_per_seq=4, dupe_factor=1,
+            show_progress=False)
+    f = {"root": root, "release": release, "corpus": corpus, "records": records,
+         "spm": os.path.join(release, "30k-clean.model"),
+         "config": os.path.join(release, "albert_config.json")}
+
+    def write(name, data: bytes):
+        path = os.path.join(root, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return path
+
+    def config(name, **changes):
+        data = dict(CONFIG, **changes)
+        return write(name, json.dumps(data).encode())
+
+    typo = dict(CONFIG)
+    typo["hiden_size"] = typo.pop("hidden_size")
+    f["cfg_typo"] = write("typo.json", json.dumps(typo).encode())
+    f["cfg_array"] = write("array.json", b"[1, 2, 3]")
+    f["cfg_str"] = config("str.json", hidden_dropout_prob="abc")
+    f["cfg_null"] = config("null.json", hidden_size=None)
+    f["cfg_list"] = config("list.json", num_hidden_layers=[3])
+    f["cfg_bytes"] = write("bytes.json", b'{"vocab_size": 30, "x": "\xff"}')
+    f["cfg_huge"] = config("huge.json", vocab_size=10 ** 12)
+    f["cfg_malformed"] = write("malformed.json", b'{"vocab_size": 30,')
+    f["cfg_hf"] = write("hf.json", json.dumps(dict(CONFIG, model_type="albert",
+                                                    hidden_act=["gelu"])).encode())
+    with open(records, "rb") as handle:
+        raw = handle.read()
+    f["rec_truncated"] = write("truncated.tfrecord", raw[: len(raw) * 2 // 3])
+    f["rec_garbage"] = write("garbage.tfrecord", b"\x00not a tfrecord" * 10)
+    f["corpus_nul"] = write("nul.txt", b"one \x00 sentence.\nand \x07 two.\n\nthird doc.\n")
+    f["corpus_latin1"] = write("latin1.txt", "caf\xe9 au lait.\n".encode("latin-1"))
+    f["corpus_empty"] = write("empty.txt", b"\n\n")
+    f["corpus_long"] = write("long.txt", b"word " * 60000 + b"\n")
+    damaged = os.path.join(root, "damaged_release")
+    shutil.copytree(release, damaged)
+    data = os.path.join(damaged, "model.ckpt-best.data-00000-of-00001")
+    with open(data, "r+b") as handle:
+        handle.truncate(os.path.getsize(data) // 2)
+    f["rel_damaged"] = damaged
+    wrong = os.path.join(root, "wrong_vocab_release")
+    shutil.copytree(release, wrong)
+    an.AlbertConfig(**dict(CONFIG, vocab_size=CONFIG["vocab_size"] + 7)).to_json_file(
+        os.path.join(wrong, "albert_config.json"))
+    f["rel_wrong"] = wrong
+    f["a_file"] = write("a_file.txt", b"mine\n")
+    f["user_dir"] = os.path.join(root, "user_dir")
+    os.makedirs(f["user_dir"], exist_ok=True)
+    write("user_dir/notes.txt", b"mine\n")
+    f["hub_dir_no_pb"] = os.path.join(root, "not_a_module")
+    os.makedirs(f["hub_dir_no_pb"], exist_ok=True)
+    return f
+
+
+def cases(f: dict) -> dict[str, list[tuple[str, list[str], str]]]:
+    """{cli: [(name, argv, expectation)]}; expectation "error" or "warn"."""
+    out = lambda name: os.path.join(f["root"], "out", name)   # noqa: E731
+    cpd_base = [f"--spm_model_file={f['spm']}", "--noprogress", "--max_seq_length=24",
+                "--max_predictions_per_seq=4", "--dupe_factor=1"]
+    cpd = [
+        ("missing input", [f"--input_file={f['root']}/nope.txt", f"--output_file={out('a')}"], "error"),
+        ("input is a directory", [f"--input_file={f['root']}", f"--output_file={out('b')}"], "error"),
+        ("output is a directory", [f"--input_file={f['corpus']}", f"--output_file={f['root']}"], "error"),
+        ("output under a file", [f"--input_file={f['corpus']}", f"--output_file={f['a_file']}/x"], "error"),
+        ("output == input", [f"--input_file={f['corpus']}", f"--output_file={f['corpus']}"], "error"),
+        ("output named twice", [f"--input_file={f['corpus']}", f"--output_file={out('c')},{out('c')}"], "error"),
+        ("latin-1 input", [f"--input_file={f['corpus_latin1']}", f"--output_file={out('d')}"], "error"),
+        ("empty corpus", [f"--input_file={f['corpus_empty']}", f"--output_file={out('e')}"], "error"),
+        ("NUL bytes", [f"--input_file={f['corpus_nul']}", f"--output_file={out('f')}"], "warn"),
+        ("one huge line", [f"--input_file={f['corpus_long']}", f"--output_file={out('g')}"], "warn"),
+        ("missing spm", [f"--input_file={f['corpus']}", f"--output_file={out('h')}",
+                         f"--spm_model_file={f['root']}/nope.model"], "error"),
+        ("max_seq_length 3", [f"--input_file={f['corpus']}", f"--output_file={out('i')}",
+                              "--max_seq_length=3"], "error"),
+        ("unknown flag", [f"--input_file={f['corpus']}", "--ouput_file=x"], "error"),
+        ("bad int", [f"--input_file={f['corpus']}", f"--output_file={out('j')}", "--dupe_factor=two"], "error"),
+    ]
+    cpd = [(n, argv + [a for a in cpd_base if a.split("=")[0] not in {x.split("=")[0] for x in argv}], e)
+           for n, argv, e in cpd]
+    rel = f["release"]
+    exp_ck = [
+        ("missing directory", [f"--albert_directory={f['root']}/nope", f"--export_path={out('k')}"], "error"),
+        ("damaged checkpoint", [f"--albert_directory={f['rel_damaged']}", f"--export_path={out('l')}"], "error"),
+        ("config/vocab mismatch", [f"--albert_directory={f['rel_wrong']}", f"--export_path={out('m')}"], "error"),
+        ("export into the source", [f"--albert_directory={rel}", f"--export_path={rel}"], "error"),
+        ("export_path is a file", [f"--albert_directory={rel}", f"--export_path={f['a_file']}"], "error"),
+        ("unknown checkpoint name", [f"--albert_directory={rel}", f"--export_path={out('n')}",
+                                     "--checkpoint_name=model.ckpt-9"], "error"),
+        ("misspelt flag", [f"--albert_directry={rel}"], "error"),
+        ("bad bool", [f"--albert_directory={rel}", f"--export_path={out('o')}", "--do_lower_case=maybe"], "error"),
+    ]
+    exp_hub = [
+        ("export_path == albert_directory", [f"--albert_directory={rel}", f"--export_path={rel}"], "error"),
+        ("export_path holds the release", [f"--albert_directory={rel}", f"--export_path={f['root']}"], "error"),
+        ("export_path is a file", [f"--albert_directory={rel}", f"--export_path={f['a_file']}"], "error"),
+        ("export_path is a user's folder", [f"--albert_directory={rel}", f"--export_path={f['user_dir']}"], "error"),
+        ("damaged checkpoint", [f"--albert_directory={f['rel_damaged']}", f"--export_path={out('p')}"], "error"),
+        ("unknown flag", ["--albert_dir=x"], "error"),
+    ]
+    pre_base = [f"--output_dir={out('pre')}", "--max_seq_length=24", "--max_predictions_per_seq=4",
+                "--num_train_steps=2", "--train_batch_size=2", "--noprogress"]
+    pre = [(name, [f"--albert_config_file={cfg}", f"--input_file={f['records']}", *pre_base], "error")
+           for name, cfg in (("config typo", f["cfg_typo"]), ("config array", f["cfg_array"]),
+                             ("config string float", f["cfg_str"]), ("config null", f["cfg_null"]),
+                             ("config list", f["cfg_list"]), ("config not UTF-8", f["cfg_bytes"]),
+                             ("config vocab 1e12", f["cfg_huge"]), ("config malformed", f["cfg_malformed"]),
+                             ("HF config bad act", f["cfg_hf"]), ("config is a directory", f["root"]))]
+    pre += [
+        ("truncated TFRecord", [f"--albert_config_file={f['config']}", f"--input_file={f['rec_truncated']}",
+                                *pre_base[:-1], f"--output_dir={out('pre2')}", "--do_train"], "error"),
+        ("garbage TFRecord", [f"--albert_config_file={f['config']}", f"--input_file={f['rec_garbage']}",
+                              *pre_base, "--do_train"], "error"),
+        ("wrong max_seq_length", [f"--albert_config_file={f['config']}", f"--input_file={f['records']}",
+                                  f"--output_dir={out('pre3')}", "--max_seq_length=32",
+                                  "--max_predictions_per_seq=4", "--do_train", "--noprogress"], "error"),
+        ("bad enum", ["--optimizer=sgd"], "error"),
+        ("unknown flag", ["--num_train_step=3"], "error"),
+    ]
+    glue = os.path.join(REPO, "data", "glue")
+    cls_base = [f"--data_dir={glue}", f"--output_dir={out('cls')}", f"--albert_config_file={f['config']}",
+                f"--spm_model_file={f['spm']}", "--max_seq_length=24", "--train_step=2", "--noprogress",
+                "--do_train"]
+    cls = [
+        ("unknown task", ["--task_name=MNLX", *cls_base], "error"),
+        ("missing data_dir", ["--task_name=MNLI", *cls_base, f"--data_dir={f['root']}/nope"], "error"),
+        ("config typo", ["--task_name=MNLI", *cls_base, f"--albert_config_file={f['cfg_typo']}"], "error"),
+        ("hub handle: not a module", ["--task_name=MNLI", *cls_base[:2], "--do_train", "--noprogress",
+                                      f"--albert_hub_module_handle={f['hub_dir_no_pb']}"], "error"),
+        ("bad enum", ["--padding=none"], "error"),
+        ("misspelt flag", ["--tran_step=3"], "error"),
+    ]
+    return {"create_pretraining_data": cpd, "export_checkpoints": exp_ck,
+            "export_to_tfhub": exp_hub, "run_pretraining": pre, "run_classifier": cls}
+
+
+def classify(code, stderr: str, error, expectation: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if error is not None:
+        return "traceback"
+    if expectation == "warn":
+        if code in (0, None) and len(lines) == 1 and lines[0].startswith("Warning:"):
+            return "warned"
+        return "silent" if code in (0, None) and not lines else f"exit-{code}" if code else "noisy"
+    if code in (0, None):
+        return "silent"
+    if code != 2:
+        return f"exit-{code}"
+    return "one-line" if len(lines) == 1 else "noisy"
+
+
+def run_cli(module_name: str, fixtures_file: str) -> list[dict]:
+    """In the child: define the CLI's flags once, run each case through parse + main."""
+    import importlib
+
+    from absl import flags
+
+    from albert_nb import cli
+
+    with open(fixtures_file, encoding="utf-8") as handle:
+        f = json.load(handle)
+    module = importlib.import_module(f"albert_nb.{module_name}")
+    (getattr(module, "define_flags", None) or module._define_flags)()
+    results = []
+    for name, argv, expectation in cases(f)[module_name]:
+        flags.FLAGS.unparse_flags()
+        stderr, code, error = io.StringIO(), None, None
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                cli.parse_flags(module_name)([module_name, *argv])
+                module.main([module_name])
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code
+            except BaseException as err:   # noqa: BLE001  (what escaped is what we count)
+                error = f"{type(err).__name__}: {str(err)[:200]}"
+        results.append({"cli": module_name, "case": name, "code": code, "error": error,
+                        "stderr": stderr.getvalue()[-400:],
+                        "verdict": classify(code, stderr.getvalue(), error, expectation)})
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", help="build the fixtures here and keep them")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print("RESULTS" + json.dumps(run_cli(*args.child)))
+        return
+    root = args.keep or tempfile.mkdtemp(prefix="albert_nb_sweep_")
+    os.makedirs(root, exist_ok=True)
+    fixtures = build_fixtures(root)
+    fixtures_file = os.path.join(root, "fixtures.json")
+    with open(fixtures_file, "w", encoding="utf-8") as handle:
+        json.dump(fixtures, handle)
+    results = []
+    for module_name in cases(fixtures):
+        child = subprocess.run([sys.executable, __file__, "--child", module_name, fixtures_file],
+                               capture_output=True, text=True)
+        if "RESULTS" not in child.stdout:
+            print(f"{module_name}: child failed\n{child.stderr[-2000:]}")
+            continue
+        results.extend(json.loads(child.stdout.split("RESULTS")[-1]))
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        flag = "" if r["verdict"] in ("one-line", "warned") else "   <-- " + (r["error"] or r["stderr"].strip()[-200:])
+        print(f"{r['verdict']:10s} {r['cli']:24s} {r['case']}{flag}")
+    clear = counts.get("one-line", 0) + counts.get("warned", 0)
+    print(f"\n{len(results)} cases: {clear} one clear line; " + ", ".join(
+        f"{v} {k}" for k, v in sorted(counts.items())))
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
