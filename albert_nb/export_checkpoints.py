@@ -21,11 +21,14 @@ as in the original (unused there too).
 from __future__ import annotations
 
 import os
+import shutil
 
 from absl import flags
 
 from albert_nb.cli import command, run_command
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
+from albert_nb.io_utils import make_temp_dir
 from albert_nb.interop import releases
 from albert_nb.paths import BEST_NAME
 
@@ -43,9 +46,10 @@ def define_flags() -> None:
                       "tokenizer next to the prefix (never over a different file).")
 
 
-def write_checkpoint_state(prefix: str) -> str:
+def write_checkpoint_state(prefix: str, path: str | None = None) -> str:
     """The `checkpoint` file TF1's Saver writes beside a save: it names `prefix` (relative to its
-    folder) as the latest; checkpoints it already listed stay listed. Written atomically."""
+    folder) as the latest; checkpoints it already listed stay listed. Written atomically, to
+    `path` when given (a staging copy), else beside the prefix."""
     import tensorflow as tf
     from google.protobuf import text_format
 
@@ -58,29 +62,62 @@ def write_checkpoint_state(prefix: str) -> str:
               for p in (state.all_model_checkpoint_paths if state else [])]
     proto = tf.compat.v1.train.generate_checkpoint_state_proto(  # TF2 keeps it under v1 only
         directory, name, all_model_checkpoint_paths=[p for p in listed if p != name] + [name])
-    path = os.path.join(directory, "checkpoint")
+    path = path or os.path.join(directory, "checkpoint")
     atomic_write_text(path, text_format.MessageToString(proto))
     return path
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    with open(a, "rb") as x, open(b, "rb") as y:
+        return x.read() == y.read()
 
 
 def export(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
            copy_release_files: bool = True) -> dict:
     """Load `albert_directory` and write its weights in Google's layout under the prefix
-    `export_path`; returns a summary."""
+    `export_path`; returns a summary.
+
+    Everything (checkpoint, release files, the `checkpoint` state) is first written to a
+    staging folder beside the prefix and then renamed into place, `.index` and the state last,
+    so a full disk or a kill leaves the complete export or nothing new (never a checkpoint
+    without its tokenizer); a killed export's staging folder is removed by the next one.
+    """
     from albert_nb.interop import checkpoints
 
     prefix = os.fspath(export_path)
     if os.path.isdir(prefix) or prefix.endswith(os.sep) or not os.path.basename(prefix):
         raise InputError(f"--export_path={prefix!r} is a directory; it is a checkpoint prefix, as "
                          f"in the original: e.g. {os.path.join(prefix, BEST_NAME)}")
+    folder = os.path.dirname(os.path.abspath(prefix))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise InputError(f"--export_path={prefix!r}: {folder!r} is a file, not a directory")
     loaded = checkpoints.load_pretrained(albert_directory, checkpoint_name=checkpoint_name)
-    checkpoints.save_tf1_checkpoint(loaded.model, prefix, global_step=0)
-    state = write_checkpoint_state(prefix)
-    copied, kept = [], []
-    if copy_release_files:
-        copied = checkpoints.copy_release_files(
-            albert_directory, os.path.dirname(os.path.abspath(prefix)), loaded.tokenizer,
-            overwrite=False, kept=kept)
+    if os.path.realpath(prefix) == os.path.realpath(loaded.report.path):
+        raise InputError(f"--export_path={prefix!r} is the checkpoint being read; the export "
+                         "would replace it: expected another prefix")
+    staging = make_temp_dir(folder, ".export-")
+    try:
+        checkpoints.save_tf1_checkpoint(loaded.model, os.path.join(staging, os.path.basename(prefix)),
+                                        global_step=0)
+        release = os.path.join(staging, "release")
+        os.mkdir(release)
+        copied = (checkpoints.copy_release_files(albert_directory, release, loaded.tokenizer)
+                  if copy_release_files else [])
+        staged_state = write_checkpoint_state(prefix, os.path.join(staging, "checkpoint"))
+        fault_point("export_checkpoints.before_publish")
+        kept = [n for n in copied if os.path.isfile(os.path.join(folder, n))
+                and not _same_bytes(os.path.join(release, n), os.path.join(folder, n))]
+        copied = [n for n in copied if n not in kept]
+        for name in copied:
+            os.replace(os.path.join(release, name), os.path.join(folder, name))
+        weights = sorted((n for n in os.listdir(staging) if n.startswith(os.path.basename(prefix) + ".")),
+                         key=lambda n: n.endswith(".index"))
+        for name in weights:
+            os.replace(os.path.join(staging, name), os.path.join(folder, name))
+        state = os.path.join(folder, "checkpoint")
+        os.replace(staged_state, state)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return {"prefix": prefix, "checkpoint_state": state, "weights": len(loaded.report.loaded),
             "dropped": len(loaded.report.skipped), "copied": copied, "kept": kept}
 

@@ -127,15 +127,17 @@ def cases(f: dict) -> dict[str, list[tuple[str, list[str], str]]]:
            for n, argv, e in cpd]
     rel = f["release"]
     exp_ck = [
-        ("missing directory", [f"--albert_directory={f['root']}/nope", f"--export_path={out('k')}"], "error"),
-        ("damaged checkpoint", [f"--albert_directory={f['rel_damaged']}", f"--export_path={out('l')}"], "error"),
-        ("config/vocab mismatch", [f"--albert_directory={f['rel_wrong']}", f"--export_path={out('m')}"], "error"),
-        ("export into the source", [f"--albert_directory={rel}", f"--export_path={rel}"], "error"),
-        ("export_path is a file", [f"--albert_directory={rel}", f"--export_path={f['a_file']}"], "error"),
-        ("unknown checkpoint name", [f"--albert_directory={rel}", f"--export_path={out('n')}",
+        ("missing directory", [f"--albert_directory={f['root']}/nope", f"--export_path={out('k')}/m"], "error"),
+        ("damaged checkpoint", [f"--albert_directory={f['rel_damaged']}", f"--export_path={out('l')}/m"], "error"),
+        ("config/vocab mismatch", [f"--albert_directory={f['rel_wrong']}", f"--export_path={out('m')}/m"], "error"),
+        ("export over the source checkpoint", [f"--albert_directory={rel}",
+                                               f"--export_path={rel}/model.ckpt-best"], "error"),
+        ("export_path is a directory", [f"--albert_directory={rel}", f"--export_path={rel}"], "error"),
+        ("export_path under a file", [f"--albert_directory={rel}", f"--export_path={f['a_file']}/m"], "error"),
+        ("unknown checkpoint name", [f"--albert_directory={rel}", f"--export_path={out('n')}/m",
                                      "--checkpoint_name=model.ckpt-9"], "error"),
         ("misspelt flag", [f"--albert_directry={rel}"], "error"),
-        ("bad bool", [f"--albert_directory={rel}", f"--export_path={out('o')}", "--do_lower_case=maybe"], "error"),
+        ("bad bool", [f"--albert_directory={rel}", f"--export_path={out('o')}/m", "--do_lower_case=maybe"], "error"),
     ]
     exp_hub = [
         ("export_path == albert_directory", [f"--albert_directory={rel}", f"--export_path={rel}"], "error"),

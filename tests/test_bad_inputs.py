@@ -210,8 +210,8 @@ def test_disk_full_leaves_nothing_half_written(tmp_path, release):
                  f"--output_file={full}/o.tfrecord", "--noprogress", "--max_seq_length=64",
                  "--dupe_factor=2", prefix=mount)
     one_line(result, "No space left on device")
-    result = cli("export_checkpoints", f"--albert_directory={release}", f"--export_path={full}",
-                 prefix=mount)
+    result = cli("export_checkpoints", f"--albert_directory={release}",
+                 f"--export_path={full}/model.ckpt-best", prefix=mount)
     one_line(result, "No space left on device")
 
 

@@ -110,15 +110,17 @@ def test_create_pretraining_data_killed_at_each_write_point(tmp_path, corpus, re
 # -------------------------------------------------------------------------- export_checkpoints
 def test_export_checkpoints_killed_before_publish(tmp_path, release):
     reference = tmp_path / "reference"
-    done = cli("export_checkpoints", f"--albert_directory={release}", f"--export_path={reference}")
+    done = cli("export_checkpoints", f"--albert_directory={release}",
+               f"--export_path={reference / 'model.ckpt-best'}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert_quiet(done)
     out = tmp_path / "out"
-    first = cli("export_checkpoints", f"--albert_directory={release}", f"--export_path={out}",
-                fault="export_checkpoints.before_publish")
+    first = cli("export_checkpoints", f"--albert_directory={release}",
+                f"--export_path={out / 'model.ckpt-best'}", fault="export_checkpoints.before_publish")
     assert killed(first), first.stderr[-2000:]
     assert [n for n in os.listdir(out) if not n.startswith(".")] == []   # nothing published
-    rerun = cli("export_checkpoints", f"--albert_directory={release}", f"--export_path={out}")
+    rerun = cli("export_checkpoints", f"--albert_directory={release}",
+                f"--export_path={out / 'model.ckpt-best'}")
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert temp_leftovers(out) == []
     same_tree(reference, out)
