@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 def build_fixtures(root: str) -> dict:
     import albert_nb as an
-    from albert_nb import create_pretraining_data as cpd
+    from albert_nb.pretraining import create as cpd
     from albert_nb.tokenizers.tokenization import FullTokenizer
     from test_checkpoints import CONFIG, make_release, tf1_arrays
     from test_create_pretraining_data import _python_docs_corpus

@@ -11,7 +11,7 @@ import tempfile
 import pytest
 
 import albert_nb as an
-from albert_nb import create_pretraining_data as cpd
+from albert_nb.pretraining import create as cpd
 from albert_nb.errors import InputError
 from albert_nb.interop import tfhub
 from test_checkpoints import CONFIG, make_release, tf1_arrays
