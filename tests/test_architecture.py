@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "albert_nb"
-PLUMBING = {"errors", "io_utils", "paths", "_lazy", "__init__"}
+PLUMBING = {"errors", "io_utils", "paths", "_lazy", "__init__", "_quiet", "faults"}
 # layer -> the layers it may import (plumbing is open to all; a layer may import itself).
 ALLOWED = {
     "tokenizers": set(),
