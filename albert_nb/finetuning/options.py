@@ -24,7 +24,8 @@ class ModelSourceOptions:
     init_checkpoint: str | None = option(None, "Pretrained checkpoint (ours or Google's TF1).")
     albert_hub_module_handle: str | None = option(
         None, "TF-Hub module (URL or folder) giving the encoder instead of --albert_config_file/"
-              "--init_checkpoint. A hub module is code: load only modules you trust.")
+              "--init_checkpoint. Note: a hub module is code (its graph can read and write files); "
+              "load only modules you trust.")
     spm_model_file: str | None = option(None, "SentencePiece model of the pretrained model.")
     vocab_file: str | None = option(None, "WordPiece vocab (ignored when --spm_model_file is set).")
     do_lower_case: bool = option(True, "Lower-case the input text.")
