@@ -2,6 +2,8 @@
 
     python benchmarks/bench_model.py            # batch 8, seq 128, fp32, 2 threads each
     python benchmarks/bench_model.py --quick    # a short run (fewer reps, smaller batch)
+    python benchmarks/bench_model.py --precision float32,mixed_bfloat16 --skip keras_hub,hf_torch
+                                                # our model in fp32 and bf16: bf16_vs_fp32_train
 
 All three models get the same configuration (vocab 30000, E=128, H=768, 12 layers, 12 heads,
 I=3072, dropout 0), the same random inputs with some padding, the same loss (mean squares of the
@@ -12,6 +14,12 @@ OpenMP threads cannot slow TF down). TensorFlow and torch both get --threads int
 Each measurement is the median of --reps timed runs after --warmup untimed ones, taken in
 interleaved rounds (each model once per round) so background load hits every model alike.
 
+`--precision` (a comma list) runs our model under each Keras dtype policy in the same rounds
+(peers stay float32); with float32 and a low precision both listed it prints
+`bf16_vs_fp32_train` / `bf16_vs_fp32_inference` (fp16 likewise). `--clock cpu` times process CPU
+seconds instead of wall seconds: on a machine shared with other jobs the wall clock mostly
+measures the queue for the cores, CPU seconds measure the work (both are medians).
+
 Finally our forward FLOP/s (FLOPs counted analytically, `albert_nb.model.params.forward_flops`) is
 compared with a large square matmul's FLOP/s in the same process: the fraction is how close the
 model runs to the machine's practical peak.
@@ -19,6 +27,7 @@ model runs to the machine's practical peak.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -47,6 +56,11 @@ def parse_args(argv):
                         help="reference matmul: the best of n/2 and n square float32 matmuls")
     parser.add_argument("--torch_omp_wait_policy", choices=("PASSIVE", "ACTIVE"), default="PASSIVE",
                         help="OMP_WAIT_POLICY for the torch child process (see torch_in_subprocess)")
+    parser.add_argument("--precision", default="float32",
+                        help="comma list of Keras policies for our model: float32, mixed_bfloat16, "
+                             "mixed_float16 (or bf16/fp16, or auto)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall seconds, or this process's CPU seconds (robust on a shared machine)")
     parser.add_argument("--skip", default="", help="comma list of peers to skip: keras_hub,hf_torch")
     parser.add_argument("--output", default="", help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -55,9 +69,31 @@ def parse_args(argv):
     for name in ("batch", "seq", "layers", "reps", "threads", "matmul_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} = {getattr(args, name)}: expected a positive integer")
+    try:
+        args.precisions = precisions(args.precision)
+    except ValueError as err:
+        parser.error(str(err))
     if args.seq > 512:
         parser.error(f"--seq = {args.seq}: expected at most 512 (max_position_embeddings)")
     return args
+
+
+def precisions(text: str) -> list[str]:
+    """"float32,bf16" -> ["float32", "mixed_bfloat16"] (the names `distribute.set_precision` takes)."""
+    from albert_nb.training.distribute import PRECISIONS, resolve_precision
+
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        try:
+            out.append(resolve_precision(item))
+        except Exception:
+            raise ValueError(f"--precision: {item!r} is not one of {PRECISIONS + ('auto',)}") from None
+    if not out:
+        raise ValueError("--precision: expected at least one policy")
+    return list(dict.fromkeys(out))
+
+
+SHORT = {"float32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
 
 
 def make_inputs(batch: int, seq: int, vocab: int, seed: int = 0):
@@ -73,6 +109,11 @@ def make_inputs(batch: int, seq: int, vocab: int, seed: int = 0):
 
 
 # ---------------------------------------------------------------------------- Keras side
+def runner_name(name: str, precision: str) -> str:
+    """ "ours" for float32 (the name earlier results used), "ours bf16" etc. otherwise."""
+    return name if precision == "float32" else f"{name} {SHORT[precision]}"
+
+
 def keras_runners(model, inputs, jit_compile: bool, sequence_key: str):
     """A compiled inference step and a compiled train step for any Keras model returning a dict."""
     import keras
@@ -99,12 +140,18 @@ def keras_runners(model, inputs, jit_compile: bool, sequence_key: str):
     return (lambda: infer(inputs).numpy()), (lambda: train(inputs).numpy())
 
 
-def ours(config, ids, mask, seg, jit_compile):
+def ours(config, ids, mask, seg, jit_compile, precision: str = "float32"):
+    """Our AlbertModel built (and later run) under the Keras dtype policy `precision`."""
+    import keras
     import tensorflow as tf
 
     import albert_nb as an
 
-    model = an.AlbertModel(config)
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        model = an.AlbertModel(config)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     x = {"input_ids": tf.constant(ids), "input_mask": tf.constant(mask), "segment_ids": tf.constant(seg)}
     return keras_runners(model, x, jit_compile, "sequence_output")
 
@@ -150,7 +197,7 @@ def hf_torch(config, ids, mask, seg):
     return infer, train
 
 
-def hf_torch_timings(config_dict, ids, mask, seg, threads, reps, warmup):
+def hf_torch_timings(config_dict, ids, mask, seg, threads, reps, warmup, clock="wall"):
     """Runs in a fresh process: torch's OpenMP threads keep spinning for a while after each op,
     which would steal cores from whatever TF runs next if both shared one process."""
     import torch
@@ -160,7 +207,7 @@ def hf_torch_timings(config_dict, ids, mask, seg, threads, reps, warmup):
     torch.set_num_threads(threads)
     infer, train = hf_torch(an.AlbertConfig.from_dict(config_dict), ids, mask, seg)
     return interleaved_medians({"hf_torch": {"inference_s": infer, "train_step_s": train}},
-                               reps, warmup)["hf_torch"]
+                               reps, warmup, clock)["hf_torch"]
 
 
 def torch_in_subprocess(config, ids, mask, seg, args):
@@ -172,15 +219,15 @@ def torch_in_subprocess(config, ids, mask, seg, args):
     os.environ["OMP_WAIT_POLICY"] = args.torch_omp_wait_policy
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(hf_torch_timings, (config.to_dict(), ids, mask, seg, args.threads,
-                                             args.reps, args.warmup))
+                                             args.reps, args.warmup, args.clock))
 
 
-def matmul_runner(n: int):
-    """One [n, n] x [n, n] float32 matmul in a tf.function: the practical peak to compare with."""
+def matmul_runner(n: int, dtype=None):
+    """One [n, n] x [n, n] matmul (float32 unless `dtype`) in a tf.function: the practical peak."""
     import tensorflow as tf
 
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+    a = tf.cast(tf.random.normal((n, n)), dtype or tf.float32)
+    b = tf.cast(tf.random.normal((n, n)), dtype or tf.float32)
 
     @tf.function
     def mm():
@@ -189,16 +236,22 @@ def matmul_runner(n: int):
     return lambda: mm().numpy()
 
 
-def interleaved_medians(runners: dict[str, dict], reps: int, warmup: int) -> dict[str, dict[str, float]]:
-    """Median seconds per (runner, measurement), timing every runner once per round."""
+def interleaved_medians(runners: dict[str, dict], reps: int, warmup: int,
+                        clock: str = "wall") -> dict[str, dict[str, float]]:
+    """Median seconds per (runner, measurement), timing every runner once per round.
+
+    clock "cpu" counts this process's CPU seconds (all threads): on a shared machine that is the
+    work done, where the wall clock adds the time spent waiting for a core.
+    """
+    now = time.process_time if clock == "cpu" else time.perf_counter
     times = {name: {key: [] for key in fns} for name, fns in runners.items()}
     for round_index in range(warmup + reps):
         for name, fns in runners.items():
             for key, fn in fns.items():
-                start = time.perf_counter()
+                start = now()
                 fn()
                 if round_index >= warmup:
-                    times[name][key].append(time.perf_counter() - start)
+                    times[name][key].append(now() - start)
     return {name: {key: statistics.median(v) for key, v in keys.items()} for name, keys in times.items()}
 
 
@@ -219,14 +272,16 @@ def main(argv=None) -> int:
     ids, mask, seg = make_inputs(args.batch, args.seq, config.vocab_size)
     skip = {s for s in args.skip.split(",") if s}
     jit_modes = {"auto": (False, True), "true": (True,), "false": (False,)}[args.jit_compile]
-    print(f"ALBERT-base widths, {args.layers} layers, batch {args.batch}, seq {args.seq}, fp32, "
-          f"{args.threads} threads; TF {tf.__version__}, torch {version('torch')}; "
-          f"median of {args.reps} after {args.warmup} warm-up", flush=True)
+    print(f"ALBERT-base widths, {args.layers} layers, batch {args.batch}, seq {args.seq}, ours in "
+          f"{'/'.join(SHORT[p] for p in args.precisions)} (peers fp32), {args.threads} threads; "
+          f"TF {tf.__version__}, torch {version('torch')}; median {args.clock} time of {args.reps} "
+          f"after {args.warmup} warm-up", flush=True)
 
     # Build everything first, then time in interleaved rounds (every runner once per round), so
     # load from other processes on a shared machine slows all of them alike.
     runners: dict[str, dict] = {}
-    peers = [("ours", ours)] + ([] if "keras_hub" in skip else [("keras_hub", keras_hub_backbone)])
+    peers = [(runner_name("ours", p), functools.partial(ours, precision=p)) for p in args.precisions]
+    peers += [] if "keras_hub" in skip else [("keras_hub", keras_hub_backbone)]
     for name, build in peers:
         for jit in jit_modes:
             infer, train = build(config, ids, mask, seg, jit)
@@ -234,7 +289,7 @@ def main(argv=None) -> int:
     matmul_sizes = sorted({args.matmul_size // 2, args.matmul_size})
     for n in matmul_sizes:
         runners[f"matmul {n}"] = {"inference_s": matmul_runner(n)}
-    results = interleaved_medians(runners, args.reps, args.warmup)
+    results = interleaved_medians(runners, args.reps, args.warmup, args.clock)
     if "hf_torch" not in skip:
         results["hf_torch"] = torch_in_subprocess(config, ids, mask, seg, args)
     for name, timings in results.items():
@@ -245,11 +300,14 @@ def main(argv=None) -> int:
     matmul_rates = {n: 2 * n ** 3 / results.pop(f"matmul {n}")["inference_s"] for n in matmul_sizes}
     matmul_rate = max(matmul_rates.values())
 
-    def best(prefix, key):
-        return min(v[key] for k, v in results.items() if k == prefix or k.startswith(prefix + " "))
+    def best(name, key):
+        """The better of a runner's modes (plain graph, XLA)."""
+        return min(v[key] for k, v in results.items() if k in (name, name + " (xla)"))
 
     flops = forward_flops(config, args.batch, args.seq)["total"]
-    ours_infer, ours_train = best("ours", "inference_s"), best("ours", "train_step_s")
+    # Peers run in float32, so they are compared with our float32 run when there is one.
+    ours_name = runner_name("ours", "float32" if "float32" in args.precisions else args.precisions[0])
+    ours_infer, ours_train = best(ours_name, "inference_s"), best(ours_name, "train_step_s")
     summary = {
         "forward_gflop": flops / 1e9,
         "ours_forward_gflops_per_s": flops / ours_infer / 1e9,
@@ -258,16 +316,21 @@ def main(argv=None) -> int:
         "forward_vs_matmul": flops / ours_infer / matmul_rate,
     }
     for peer in ("keras_hub", "hf_torch"):
-        if any(k.startswith(peer) for k in results):
+        if peer in results or peer + " (xla)" in results:
             summary[f"inference_vs_{peer}"] = best(peer, "inference_s") / ours_infer
             summary[f"train_vs_{peer}"] = best(peer, "train_step_s") / ours_train
+    if "float32" in args.precisions:
+        for low in (p for p in args.precisions if p != "float32"):
+            low_name = runner_name("ours", low)
+            for key, label in (("train_step_s", "train"), ("inference_s", "inference")):
+                summary[f"{SHORT[low]}_vs_fp32_{label}"] = best("ours", key) / best(low_name, key)
 
     print(f"\nforward: {summary['forward_gflop']:.1f} GFLOP (matmuls, analytic); ours "
           f"{summary['ours_forward_gflops_per_s']:.1f} GFLOP/s; square matmul "
           + ", ".join(f"{n}: {r / 1e9:.1f}" for n, r in matmul_rates.items()) + " GFLOP/s")
     print("speed-ups (peer time / our time; > 1 means we are faster), best of each one's modes:")
     for key, value in summary.items():
-        if key.startswith(("inference_vs", "train_vs", "forward_vs")):
+        if key.startswith(("inference_vs", "train_vs", "forward_vs")) or "_vs_fp32_" in key:
             target = TARGETS.get(key)
             mark = "" if target is None else f"   target >= {target:g}: {'met' if value >= target else 'MISSED'}"
             print(f"  {key:<22} {value:6.2f}x{mark}")

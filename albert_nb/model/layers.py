@@ -41,6 +41,22 @@ def dense(config: AlbertConfig, units: int, name: str, act=None, use_bias: bool 
                               kernel_initializer=initializer(config))
 
 
+def project(x, kernel_and_bias):
+    """x @ kernel + bias with weights already in x's dtype (see `AlbertBlock.matmul_weights`)."""
+    kernel, bias = kernel_and_bias
+    return ops.add(ops.matmul(x, kernel), bias)
+
+
+def uses_fused_weights(layer) -> bool:
+    """True under a low-precision compute dtype (mixed_bfloat16 / mixed_float16).
+
+    Then every block casts its matmul weights once per forward pass and runs Q, K and V as one
+    matmul (`AlbertBlock.matmul_weights`); in float32 the plain per-layer path runs, so float32
+    numerics stay exactly those of the layer-by-layer model.
+    """
+    return layer.compute_dtype != "float32"
+
+
 def layer_norm(config: AlbertConfig, name: str = "LayerNorm"):
     # Layer norm statistics stay in float32 under mixed precision (Keras does this by default).
     return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name=name)
@@ -61,8 +77,11 @@ class AlbertEmbeddings(keras.layers.Layer):
 
     def build(self, input_shape=None):
         cfg, init = self.config, initializer(self.config)
+        # autocast=False: under mixed precision the rows are gathered from the float32 table and
+        # only they are cast ([batch, seq, E]), not the whole V x E table on every step.
         self.word_embeddings = self.add_weight(
-            name="word_embeddings", shape=(cfg.vocab_size, cfg.embedding_size), initializer=init)
+            name="word_embeddings", shape=(cfg.vocab_size, cfg.embedding_size), initializer=init,
+            autocast=False)
         self.token_type_embeddings = self.add_weight(
             name="token_type_embeddings", shape=(cfg.type_vocab_size, cfg.embedding_size), initializer=init)
         self.position_embeddings = self.add_weight(
@@ -73,7 +92,8 @@ class AlbertEmbeddings(keras.layers.Layer):
 
     def call(self, input_ids, segment_ids, training=None):
         seq_len = ops.shape(input_ids)[1]
-        words = ops.take(self.word_embeddings, input_ids, axis=0)          # [batch, seq, E]
+        words = ops.cast(ops.take(self.word_embeddings, input_ids, axis=0),
+                         self.compute_dtype)                                # [batch, seq, E]
         segments = ops.take(self.token_type_embeddings, segment_ids, axis=0)  # [batch, seq, E]
         positions = self.position_embeddings[:seq_len]                     # [seq, E]
         x = words + segments + ops.cast(positions[None], words.dtype)
@@ -108,11 +128,16 @@ class AlbertAttention(keras.layers.Layer):
         x = ops.reshape(x, (batch, seq, self.num_heads, self.head_size))  # [batch, seq, heads, d]
         return ops.transpose(x, (0, 2, 1, 3))                             # [batch, heads, seq, d]
 
-    def call(self, hidden, mask_bias, training=None):
+    def call(self, hidden, mask_bias, training=None, weights=None):
+        """`weights` (from `AlbertBlock.matmul_weights`) switches to the fused low-precision path."""
         batch, seq = ops.shape(hidden)[0], ops.shape(hidden)[1]
-        q = self._split_heads(self.query(hidden), batch, seq)              # [batch, heads, seq, d]
-        k = self._split_heads(self.key(hidden), batch, seq)
-        v = self._split_heads(self.value(hidden), batch, seq)
+        if weights is None:
+            q = self._split_heads(self.query(hidden), batch, seq)          # [batch, heads, seq, d]
+            k = self._split_heads(self.key(hidden), batch, seq)
+            v = self._split_heads(self.value(hidden), batch, seq)
+        else:
+            qkv = project(hidden, weights["qkv"])                          # [batch, seq, 3 * hidden]
+            q, k, v = (self._split_heads(x, batch, seq) for x in ops.split(qkv, 3, axis=-1))
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))              # [batch, heads, seq, seq]
         scores = scores * ops.cast(1.0 / math.sqrt(self.head_size), scores.dtype)
         # Softmax in float32 even under mixed precision: small logit differences matter.
@@ -121,7 +146,8 @@ class AlbertAttention(keras.layers.Layer):
         context = ops.matmul(self.attention_dropout(ops.cast(probs, v.dtype), training=training), v)
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)),
                               (batch, seq, self.config.hidden_size))       # [batch, seq, hidden]
-        out = self.output_dropout(self.dense(context), training=training)
+        out = self.dense(context) if weights is None else project(context, weights["dense"])
+        out = self.output_dropout(out, training=training)
         return self.LayerNorm(hidden + out), probs
 
 
@@ -159,9 +185,32 @@ class AlbertBlock(keras.layers.Layer):
                 layer.build((None, None, shape))
         self.built = True
 
-    def call(self, hidden, mask_bias, training=None):
-        attended, probs = self.attention(hidden, mask_bias, training=training)   # [batch, seq, hidden]
-        ffn = self.ffn_output(self.ffn(attended))                                # [batch, seq, hidden]
+    def matmul_weights(self, dtype) -> dict:
+        """This block's matmul weights cast to `dtype` once, with Q, K and V side by side.
+
+        ALBERT applies one block at many depths; Keras would cast each float32 kernel at every
+        application (and cast its gradient back at every application too). Casting once per
+        forward pass does that work once, and one [H, 3H] matmul keeps the bf16 units busier
+        than three [H, H] ones (measured: benchmarks/bench_model.py --precision).
+        """
+        a = self.attention
+
+        def cast(layer):
+            return ops.cast(layer.kernel, dtype), ops.cast(layer.bias, dtype)
+
+        qkv = [cast(layer) for layer in (a.query, a.key, a.value)]
+        return {"qkv": (ops.concatenate([k for k, _ in qkv], axis=1),     # [hidden, 3 * hidden]
+                        ops.concatenate([b for _, b in qkv], axis=0)),    # [3 * hidden]
+                "dense": cast(a.dense), "ffn": cast(self.ffn), "ffn_output": cast(self.ffn_output)}
+
+    def call(self, hidden, mask_bias, training=None, weights=None):
+        attended, probs = self.attention(hidden, mask_bias, training=training,
+                                         weights=weights)                   # [batch, seq, hidden]
+        if weights is None:
+            ffn = self.ffn_output(self.ffn(attended))                        # [batch, seq, hidden]
+        else:
+            inner = self.ffn.activation(project(attended, weights["ffn"]))   # [batch, seq, inter]
+            ffn = project(inner, weights["ffn_output"])                      # [batch, seq, hidden]
         ffn = self.dropout(ffn, training=training)
         return self.full_layer_layer_norm(attended + ffn), probs
 
@@ -205,9 +254,13 @@ class AlbertEncoder(keras.layers.Layer):
             hidden = self.embedding_hidden_mapping_in(embedded)            # [batch, seq, hidden]
         all_hidden, all_probs = [hidden], []
         groups = self.groups
+        # Low precision: each block's weights are cast once here, not at each of its L applications.
+        weights = ({id(block): block.matmul_weights(self.compute_dtype) for block in self.blocks}
+                   if uses_fused_weights(self) else {})
         for layer_index in range(self.config.num_hidden_layers):
             for block in groups[self.config.group_of_layer(layer_index)]:
-                hidden, probs = block(hidden, mask_bias, training=training)
+                hidden, probs = block(hidden, mask_bias, training=training,
+                                      weights=weights.get(id(block)))
                 if output_hidden_states:
                     all_hidden.append(hidden)
                 if output_attentions:

@@ -332,6 +332,17 @@ def training_step_flops(config: AlbertConfig, batch: int, seq: int) -> int:
     return 3 * forward_flops(config, batch, seq)["total"]
 
 
+def pretraining_step_flops(config: AlbertConfig, batch: int, seq: int, predictions: int) -> int:
+    """One pretraining step: the encoder's training FLOPs plus the heads', 3x their forward.
+
+    The MLM head runs only at the `predictions` masked positions (dense H->E, then logits
+    against the V x E table); SOP is a 2-way classifier on the pooled vector.
+    """
+    b, p, e, h = batch, predictions, config.embedding_size, config.hidden_size
+    heads = 2 * b * p * h * e + 2 * b * p * e * config.vocab_size + 2 * b * h * 2
+    return training_step_flops(config, batch, seq) + 3 * heads
+
+
 def size_comparison(presets=("bert_base", "bert_large", "albert_base_v2", "albert_large_v2",
                              "albert_xlarge_v2", "albert_xxlarge_v2"),
                     batch: int = 1, seq: int = 512) -> list[dict]:

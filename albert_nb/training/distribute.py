@@ -8,14 +8,23 @@ The original only knew TPUEstimator (falling back to one CPU/GPU). Here the choi
 * more than one visible GPU -> `MirroredStrategy` (data parallel, gradients summed);
 * otherwise the default strategy (one GPU or the CPU).
 
-`set_precision("mixed_float16" | "mixed_bfloat16" | None)` sets the Keras dtype policy; float16
-training then needs a `LossScaleOptimizer`, which `wrap_for_precision` adds.
+`set_precision("mixed_float16" | "mixed_bfloat16" | "auto" | None)` sets the Keras dtype policy;
+float16 training then needs a `LossScaleOptimizer`, which `wrap_for_precision` adds. "auto" picks
+what the hardware runs fastest without loss scaling surprises (`auto_precision`): bfloat16 on a
+TPU and on CPUs with bf16 matmul instructions (AVX512_BF16 or AMX), float16 on GPUs with tensor
+cores (compute capability >= 7.0), float32 elsewhere.
 """
 from __future__ import annotations
 
 from albert_nb.errors import InputError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+ALIASES = {"fp32": "float32", "fp16": "mixed_float16", "float16": "mixed_float16",
+           "bf16": "mixed_bfloat16", "bfloat16": "mixed_bfloat16"}
+# /proc/cpuinfo flags of CPUs whose matmuls run bfloat16 natively (oneDNN uses them).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# Tensor cores (Volta and later) make float16 matmuls several times faster than float32.
+FP16_MIN_COMPUTE_CAPABILITY = (7, 0)
 
 
 def select_strategy(use_tpu: bool = False, tpu_name: str | None = None, tpu_zone: str | None = None,
@@ -44,17 +53,49 @@ def describe(strategy) -> str:
     return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)"
 
 
-def set_precision(policy: str | None) -> str:
-    """Set the global Keras dtype policy; None or "" means float32."""
+def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU feature flags Linux reports (empty where there is no /proc/cpuinfo)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_precision(strategy=None, flags: set[str] | None = None) -> str:
+    """The policy `--mixed_precision=auto` means on this machine (see module docstring)."""
+    import tensorflow as tf
+
+    on_tpu = strategy is not None and "TPU" in type(strategy).__name__
+    if on_tpu or tf.config.list_logical_devices("TPU"):
+        return "mixed_bfloat16"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return ("mixed_float16" if capability and tuple(capability) >= FP16_MIN_COMPUTE_CAPABILITY
+                else "float32")
+    flags = cpu_flags() if flags is None else flags
+    return "mixed_bfloat16" if any(flag in flags for flag in BF16_CPU_FLAGS) else "float32"
+
+
+def resolve_precision(policy: str | None, strategy=None) -> str:
+    """A --mixed_precision value -> a Keras policy name; None or "" means float32."""
+    policy = ALIASES.get(policy or "float32", policy or "float32")
+    if policy == "auto":
+        return auto_precision(strategy)
+    if policy not in PRECISIONS:
+        raise InputError(f"--mixed_precision={policy!r}: expected one of {PRECISIONS + ('auto',)}")
+    return policy
+
+
+def set_precision(policy: str | None, strategy=None) -> str:
+    """Set the global Keras dtype policy (see `resolve_precision`); returns the policy set."""
     import keras
 
-    policy = policy or "float32"
-    if policy in ("fp16", "float16"):
-        policy = "mixed_float16"
-    if policy in ("bf16", "bfloat16"):
-        policy = "mixed_bfloat16"
-    if policy not in PRECISIONS:
-        raise InputError(f"--mixed_precision={policy!r}: expected one of {PRECISIONS}")
+    policy = resolve_precision(policy, strategy)
     keras.mixed_precision.set_global_policy(policy)
     return policy
 
