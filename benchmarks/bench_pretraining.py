@@ -84,7 +84,7 @@ def ours(config, batch: dict, policy: str, jit_compile: bool):
     import tensorflow as tf
 
     from albert_nb.model.heads import AlbertForPretraining
-    from albert_nb.pretraining.trainer import model_inputs, pretraining_losses
+    from albert_nb.pretraining.objectives import model_inputs, pretraining_losses
     from albert_nb.training.optimization import create_optimizer
 
     keras.mixed_precision.set_global_policy(policy)

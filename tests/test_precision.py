@@ -80,7 +80,7 @@ def loss_curve(precision: str, steps: int, learning_rate: float = 3e-2) -> list[
 
     from albert_nb.model.heads import AlbertForPretraining
     from albert_nb.pretraining import records
-    from albert_nb.pretraining.trainer import model_inputs, pretraining_losses
+    from albert_nb.pretraining.objectives import model_inputs, pretraining_losses
     from albert_nb.training.optimization import create_optimizer
     from pretraining_helpers import PREDS, SEQ, pretraining_files
 
