@@ -259,7 +259,7 @@ def test_validation_errors(tmp_path):
              ({"data_dir": str(tmp_path)}, "MNLI train file not found"),
              ({"spm_model_file": str(tmp_path / "x.model")}, "--spm_model_file"),
              ({"max_seq_length": 512}, "max_position_embeddings"),
-             ({"do_train": False}, "--do_train, --do_eval or --do_predict"),
+             ({"do_train": False}, "--do_train, --do_eval, --do_predict or --export_dir"),
              ({"albert_config_file": None}, "--albert_config_file"),
              ({"init_checkpoint": str(tmp_path / "missing")}, "--init_checkpoint")]
     for change, message in cases:

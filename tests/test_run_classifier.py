@@ -196,7 +196,7 @@ def test_use_task_defaults_fills_run_glue_values_but_explicit_flags_win(capsys):
     ({"data_dir": "/nonexistent/glue"}, "--data_dir"),
     ({"spm_model_file": "/nonexistent/30k-clean.model"}, "--spm_model_file"),
     ({"max_seq_length": "512"}, "exceeds max_position_embeddings"),
-    ({"do": False}, "at least one of --do_train, --do_eval or --do_predict"),
+    ({"do": False}, "at least one of --do_train, --do_eval, --do_predict or --export_dir"),
 ])
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, change, message):
     files = model_files()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from albert_nb.plots.finetuning import COLORS
+from albert_nb.plots.colors import color_of
 
 
 def threshold_figure(rows: list[dict], chosen: float | None = None,
@@ -20,7 +20,7 @@ def threshold_figure(rows: list[dict], chosen: float | None = None,
     for index, (key, name) in enumerate((("f1", "all questions"), ("HasAns_f1", "answerable (HasAns)"),
                                          ("NoAns_f1", "unanswerable (NoAns)"))):
         fig.add_trace(go.Scatter(x=x, y=[r[key] for r in rows], name=name, mode="lines",
-                                 line=dict(color=COLORS[index], width=3 if key == "f1" else 2)))
+                                 line=dict(color=color_of(name, index), width=3 if key == "f1" else 2)))
     if chosen is not None:
         fig.add_vline(x=chosen, line=dict(color="gray", dash="dash"),
                       annotation_text=f"tuned on dev: {chosen:.2f}")
@@ -35,7 +35,7 @@ def windows_figure(tokens: list[str], spans: list[tuple[int, int]], title: str =
     fig = go.Figure()
     for index, (start, length) in enumerate(spans):
         fig.add_trace(go.Bar(x=[length], y=[f"window {index}"], base=[start], orientation="h",
-                             marker_color=COLORS[index % len(COLORS)], name=f"window {index}",
+                             marker_color=color_of(f"window {index}", index), name=f"window {index}",
                              hovertext=" ".join(tokens[start:start + length])))
     fig.update_layout(title=title, xaxis_title="paragraph token position", showlegend=False,
                       height=120 + 40 * len(spans), yaxis=dict(autorange="reversed"))
