@@ -157,3 +157,95 @@ def test_export_to_tfhub_killed_before_publish_keeps_the_old_module(tmp_path, re
         np.testing.assert_array_equal(before[key], after[key])
     assert filecmp.cmp(os.path.join(release, "30k-clean.model"), out / "assets" / "30k-clean.model",
                        shallow=False)
+
+
+# ----------------------------------------------- run_classifier / run_pretraining (the shared loop)
+# One uninterrupted reference run, then the same command killed at one write point after another
+# (each rerun resumes and is killed at the next point), then a last rerun: its outputs must equal
+# the reference's. Chaining the points keeps the suite at a few runs per CLI. The points:
+#   train.checkpoint:n   before the n-th checkpoint is saved (albert_nb.training.loop)
+#   checkpoint.copy      model.ckpt-best's data copied, its .index not yet (training.checkpoints)
+#   selection.history    best copied and its files written, eval_history.json not yet (selection)
+#   selection.results    eval_history.json written, eval_results.txt / best_trial.txt not yet
+#   train.history        before train_history.json (finetuning.trainer)
+#   predict.outputs      before test_results.tsv / submit_results.tsv (finetuning.classifier)
+#   pretraining.eval_results  before run_pretraining's eval_results.txt
+CLASSIFIER_POINTS = ("checkpoint.copy", "selection.results", "train.checkpoint", "predict.outputs")
+CLASSIFIER_OUTPUTS = ("eval_results.txt", "best_trial.txt", "eval_history.json",
+                      "eval_predictions.json", "test_results.tsv", "submit_results.tsv")
+
+
+def _classifier_args(release, out):
+    return ["--task_name=MNLI", f"--data_dir={os.path.join(REPO, 'data', 'glue')}",
+            f"--output_dir={out}", f"--albert_config_file={os.path.join(release, 'albert_config.json')}",
+            f"--spm_model_file={os.path.join(release, '30k-clean.model')}",
+            f"--init_checkpoint={os.path.join(release, 'model.ckpt-best')}", "--do_train",
+            "--do_eval", "--do_predict", "--train_step=4", "--save_checkpoints_steps=2",
+            "--train_batch_size=4", "--max_seq_length=24", "--noprogress"]
+
+
+def _tensors(prefix):
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if k.startswith(("variables/", "global_step"))}
+
+
+def _same_checkpoints(a, b, names):
+    for name in names:
+        x, y = _tensors(a / name), _tensors(b / name)
+        assert sorted(x) == sorted(y), name
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key], err_msg=f"{name}: {key}")
+
+
+def _killed_chain(module, args, points, out):
+    """Run `module` killed at each point in turn, then once to the end; returns the last run."""
+    for point in points:
+        first = cli(module, *args, fault=point)
+        assert killed(first), (point, first.returncode, first.stderr[-2000:])
+    rerun = cli(module, *args)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert_quiet(rerun)
+    assert temp_leftovers(out) == []
+    return rerun
+
+
+def test_run_classifier_killed_at_each_write_point(tmp_path, release):
+    """The issue's case first: killed during the best-checkpoint copy, the rerun must not end
+    with a best_trial.txt naming a step that model.ckpt-best does not hold."""
+    reference, out = tmp_path / "reference", tmp_path / "killed"
+    done = cli("run_classifier", *_classifier_args(release, reference))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_quiet(done)
+    rerun = _killed_chain("run_classifier", _classifier_args(release, out), CLASSIFIER_POINTS, out)
+    assert "is damaged" not in rerun.stderr
+    for name in CLASSIFIER_OUTPUTS:
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+    _same_checkpoints(reference, out, ("model.ckpt-best", "model.ckpt-2", "model.ckpt-4"))
+    _, best_step, _ = (out / "best_trial.txt").read_text().split(":")
+    assert _tensors(out / "model.ckpt-best")["global_step/.ATTRIBUTES/VARIABLE_VALUE"] == int(best_step)
+
+
+def test_run_pretraining_killed_at_each_write_point(tmp_path, release, corpus):
+    records = tmp_path / "train.tfrecord"
+    made = cli("create_pretraining_data", *[a.replace("=32", "=24").replace("seq=5", "seq=4")
+                                            for a in _cpd_args(corpus, release, records)])
+    assert made.returncode == 0, made.stderr[-2000:]
+
+    def args(out):
+        return [f"--input_file={records}", f"--output_dir={out}",
+                f"--albert_config_file={os.path.join(release, 'albert_config.json')}",
+                "--do_train", "--do_eval", "--max_seq_length=24", "--max_predictions_per_seq=4",
+                "--train_batch_size=4", "--eval_batch_size=8", "--num_train_steps=4",
+                "--num_warmup_steps=1", "--save_checkpoints_steps=2", "--max_eval_steps=2",
+                "--deterministic", "--noprogress"]
+
+    reference, out = tmp_path / "reference", tmp_path / "killed"
+    done = cli("run_pretraining", *args(reference))
+    assert done.returncode == 0, done.stderr[-2000:]
+    _killed_chain("run_pretraining", args(out),
+                  ("train.checkpoint:2", "checkpoint.copy", "pretraining.eval_results"), out)
+    assert (out / "eval_results.txt").read_bytes() == (reference / "eval_results.txt").read_bytes()
+    _same_checkpoints(reference, out, ("model.ckpt-best", "model.ckpt-2", "model.ckpt-4"))

@@ -27,6 +27,7 @@ import tensorflow as tf
 from scipy.special import softmax
 
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
 from albert_nb.finetuning import features as fdata
 from albert_nb.finetuning.export import export_classifier
 from albert_nb.finetuning.options import ClassifierOptions
@@ -246,6 +247,7 @@ class FineTuner(TaskTrainer):
                                         examples=examples)
         logits, _ = self.logits_and_labels(dataset)
         probs = self.probabilities(logits)                                  # [N, C] or [N]
+        fault_point("predict.outputs")
         files = registry.write_submission(self.opts.output_dir, self.task,
                                           [ex.guid for ex in examples], probs)
         if self.is_regression:

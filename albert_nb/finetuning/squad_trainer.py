@@ -116,7 +116,8 @@ class SquadTrainer(TaskTrainer):
         self.batch_size = opts.train_batch_size
         super().__init__(opts, source, loop_settings(opts, total, int(total * opts.warmup_proportion),
                                                      opts.save_checkpoints_steps,
-                                                     f"fine-tuning SQuAD {opts.version}"),
+                                                     f"fine-tuning SQuAD {opts.version}",
+                                                     f"--num_train_epochs={opts.num_train_epochs}"),
                          show=show, show_progress=show_progress)
         self._predict_step, self._eval = None, {}
 

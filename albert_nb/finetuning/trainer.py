@@ -21,6 +21,7 @@ import json
 import os
 
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
 from albert_nb.interop import tfhub
 from albert_nb.io_utils import atomic_write_json
 from albert_nb.model.config import AlbertConfig
@@ -84,9 +85,11 @@ def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
     return ModelSource(config=config, tokenizer=tokenizer, hub=hub)
 
 
-def loop_settings(opts, total_steps: int, warmup_steps: int, save_every: int, desc: str) -> LoopSettings:
-    """LoopSettings of a fine-tuning run from its options (the shared TrainingOptions fields)."""
-    return LoopSettings(
+def loop_settings(opts, total_steps: int, warmup_steps: int, save_every: int, desc: str,
+                  steps_flag: str | None = None) -> LoopSettings:
+    """LoopSettings of a fine-tuning run from its options (the shared TrainingOptions fields);
+    `steps_flag` names what set total_steps (default --train_step)."""
+    return LoopSettings(steps_flag=steps_flag or f"--train_step={total_steps}",
         output_dir=opts.output_dir, total_steps=total_steps, warmup_steps=warmup_steps,
         learning_rate=opts.learning_rate, optimizer=opts.optimizer, save_every=save_every,
         log_every=opts.log_every_steps, iterations_per_loop=opts.iterations_per_loop,
@@ -114,6 +117,7 @@ class TaskTrainer(Trainer):
         super().__init__(settings)
         self.show_progress = show_progress
         self.selection = Selection(opts.output_dir, self.selection_key)
+        self.selection.reconcile()          # after a kill mid-selection: one state again
 
     # -- the loop's hooks ------------------------------------------------------------------
     def initialize(self) -> str:
@@ -142,6 +146,7 @@ class TaskTrainer(Trainer):
             return [r for r in json.load(handle) if r["step"] <= step]
 
     def log_record(self, record: dict) -> None:
+        fault_point("train.history")
         atomic_write_json(os.path.join(self.opts.output_dir, TRAIN_HISTORY), self.history,
                           sort_keys=False)
 
@@ -153,6 +158,9 @@ class TaskTrainer(Trainer):
         """Train to the last step; with `evaluate`, each saved checkpoint is evaluated on dev at
         once and the selection updated. Returns the logged records."""
         self.evaluate_at_save, self._on_eval = evaluate, on_eval
+        if evaluate:    # checkpoints saved before a kill but not evaluated (retention may
+            # delete them before the final sweep); a damaged one is the resume's to report
+            self.evaluate_missing(on_eval, skip_damaged=True)
         return super().train(on_log=on_log, show_progress=self.show_progress
                              if show_progress is None else show_progress)
 
@@ -176,8 +184,7 @@ class TaskTrainer(Trainer):
     def evaluate_and_record(self, step: int, prefix: str | None, on_eval=None) -> dict:
         """Evaluate the weights now in the model (those of checkpoint `prefix`) and record them."""
         results, extras = self.evaluate_dev()
-        if self.selection.record(step, results, prefix):
-            self.on_new_best(step, extras)
+        self.selection.record(step, results, prefix, on_best=lambda: self.on_new_best(step, extras))
         record = self.selection.history[[r["global_step"] for r in self.selection.history].index(step)]
         if on_eval is not None:
             on_eval(record)
@@ -185,21 +192,30 @@ class TaskTrainer(Trainer):
 
     def evaluate_checkpoints(self, on_eval=None) -> dict | None:
         """The sweep: evaluate every model.ckpt-<step> not evaluated yet (oldest first)."""
-        steps = checkpoint_steps(self.opts.output_dir)
-        done = self.selection.evaluated_steps()
-        if not steps and not self.selection.history:
+        if not checkpoint_steps(self.opts.output_dir) and not self.selection.history:
             if not (self.opts.init_checkpoint or self.source.hub is not None):
                 raise InputError(f"--do_eval: no checkpoint in --output_dir={self.opts.output_dir!r} "
                                  "and no --init_checkpoint; train first (--do_train)")
             self.show(self.initialize() + "; evaluating it as step 0")
             self.global_step.assign(0)
             self.evaluate_and_record(0, None, on_eval=on_eval)
-        for step, prefix in steps.items():
+        self.evaluate_missing(on_eval)
+        return self.best_record()
+
+    def evaluate_missing(self, on_eval=None, skip_damaged: bool = False) -> None:
+        """Evaluate each model.ckpt-<step> without a record, oldest first; a damaged one is
+        refused in one line (or skipped, with `skip_damaged`)."""
+        done = self.selection.evaluated_steps()
+        for step, prefix in checkpoint_steps(self.opts.output_dir).items():
             if step in done:
                 continue
-            self.read_weights(prefix)
+            try:
+                self.read_weights(prefix)
+            except InputError:
+                if skip_damaged:
+                    continue
+                raise
             self.evaluate_and_record(step, prefix, on_eval=on_eval)
-        return self.best_record()
 
     def load_best(self) -> str:
         """model.ckpt-best, else the newest checkpoint (saying so)."""

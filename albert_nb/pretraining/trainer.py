@@ -17,6 +17,7 @@ from typing import Callable
 import tensorflow as tf
 
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
 from albert_nb.io_utils import atomic_write_text
 from albert_nb.model.config import AlbertConfig
 from albert_nb.model.heads import AlbertForPretraining
@@ -120,7 +121,8 @@ class Pretrainer(Trainer):
             log_every=opts.log_every_steps, iterations_per_loop=opts.iterations_per_loop,
             keep_checkpoint_max=opts.keep_checkpoint_max, seed=opts.seed,
             mixed_precision=opts.mixed_precision, jit_compile=opts.jit_compile,
-            deterministic=opts.deterministic, progress_desc="pretraining", **opts.tpu_settings()))
+            deterministic=opts.deterministic, progress_desc="pretraining",
+            steps_flag=f"--num_train_steps={opts.num_train_steps}", **opts.tpu_settings()))
         self._eval_step = None
         self._writer = None
 
@@ -167,8 +169,11 @@ class Pretrainer(Trainer):
         """The seeded training stream; `skip_batches` replays the same order from a later point
         (for iterators that cannot be checkpointed)."""
         opts = self.opts
+        # Every record is checked as it is read (lengths, ids < vocab_size): a bad one stops the
+        # run, naming file and record, before a step trains on its batch or a checkpoint follows.
         ds = records.make_dataset(self.train_files, opts.max_seq_length, opts.max_predictions_per_seq,
-                                  opts.train_batch_size, is_training=True, seed=opts.seed)
+                                  opts.train_batch_size, is_training=True, seed=opts.seed,
+                                  vocab_size=self.config.vocab_size)
         return ds.skip(skip_batches) if skip_batches else ds
 
     def eval_dataset(self, files=None):
@@ -180,7 +185,8 @@ class Pretrainer(Trainer):
         opts = self.opts
         ds = records.make_dataset(files or self.eval_files, opts.max_seq_length,
                                   opts.max_predictions_per_seq, opts.eval_batch_size,
-                                  is_training=False, repeat=False, drop_remainder=False)
+                                  is_training=False, repeat=False, drop_remainder=False,
+                                  vocab_size=self.config.vocab_size)
         return ds.take(opts.max_eval_steps)
 
     # -- evaluation -----------------------------------------------------------------------
@@ -236,6 +242,7 @@ class Pretrainer(Trainer):
             if results["masked_lm_accuracy"] > best:
                 best = results["masked_lm_accuracy"]
                 copy_checkpoint(prefix, best_prefix)
+        fault_point("pretraining.eval_results")
         atomic_write_text(os.path.join(opts.output_dir, "eval_results.txt"), "".join(blocks))
         writer = tf.summary.create_file_writer(os.path.join(opts.output_dir, "eval"))
         write_scalars(writer, results["global_step"], {k: results[k] for k in EVAL_KEYS[1:]})

@@ -6,6 +6,7 @@ deletes it), as the original's scripts name them.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -13,10 +14,11 @@ import shutil
 
 import tensorflow as tf
 
+from albert_nb.faults import fault_point
 from albert_nb.interop import checkpoints as interop_checkpoints
 from albert_nb.io_utils import atomic_path
 from albert_nb.paths import CHECKPOINT_NAME
-
+from albert_nb.training.resume import damaged_error, is_damage
 
 
 def checkpoint_steps(output_dir: str) -> dict[int, str]:
@@ -31,13 +33,32 @@ def checkpoint_steps(output_dir: str) -> dict[int, str]:
 
 
 def copy_checkpoint(prefix: str, new_prefix: str) -> None:
-    """Copy a checkpoint's .index and data shards under a new prefix, each file atomically."""
+    """Copy a checkpoint's data shards and then its .index under a new prefix, each file
+    atomically. The .index is what makes a checkpoint exist (TensorFlow and `checkpoint_steps`
+    look for it), so it is removed first and written last: a kill mid-copy leaves no checkpoint
+    under `new_prefix`, never an index over another checkpoint's data."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(new_prefix + ".index")
     for old in glob.glob(new_prefix + ".*"):
         os.unlink(old)
-    for path in glob.glob(prefix + ".*"):
-        suffix = path[len(prefix):]
-        with atomic_path(new_prefix + suffix) as tmp:
+    paths = sorted(glob.glob(prefix + ".*"), key=lambda p: p.endswith(".index"))
+    for path in paths:
+        if path.endswith(".index"):
+            fault_point("checkpoint.copy")           # data shards copied, index not yet
+        with atomic_path(new_prefix + path[len(prefix):]) as tmp:
             shutil.copyfile(path, tmp)
+
+
+def same_checkpoint(a: str, b: str) -> bool:
+    """Whether two prefixes hold the same checkpoint: equal .index bytes (it records every
+    tensor's offset, size and CRC) and data shards of equal names and sizes."""
+    def files(prefix):
+        return {p[len(prefix):]: os.path.getsize(p) for p in glob.glob(prefix + ".*")}
+
+    if not (os.path.isfile(a + ".index") and os.path.isfile(b + ".index")) or files(a) != files(b):
+        return False
+    with open(a + ".index", "rb") as x, open(b + ".index", "rb") as y:
+        return x.read() == y.read()
 
 
 def variables_by_path(model) -> dict:
@@ -56,7 +77,12 @@ def read_weights(model, prefix: str, global_step=None) -> None:
     state = {"variables": variables_by_path(model)}
     if global_step is not None:
         state["global_step"] = global_step
-    tf.train.Checkpoint(**state).read(prefix).expect_partial()
+    try:
+        tf.train.Checkpoint(**state).read(prefix).expect_partial()
+    except Exception as err:
+        if is_damage(err):
+            raise damaged_error(prefix, err) from None
+        raise
 
 
 def load_init_checkpoint(model, path: str, init_from_group0: bool = False) -> str:

@@ -29,8 +29,10 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 from tqdm.auto import tqdm
 
+from albert_nb.errors import warn
+from albert_nb.faults import fault_point
 from albert_nb.model.modeling import INPUT_NAMES
-from albert_nb.training import distribute
+from albert_nb.training import distribute, resume
 from albert_nb.training.checkpoints import CHECKPOINT_NAME, variables_by_path
 from albert_nb.training.optimization import create_optimizer
 
@@ -61,6 +63,7 @@ class LoopSettings:
     gcp_project: str | None = None
     master: str | None = None
     progress_desc: str = "training"
+    steps_flag: str = ""                  # what set total_steps, e.g. "--train_step=6" (messages)
 
 
 class Trainer:
@@ -88,6 +91,7 @@ class Trainer:
         self._train_loop = None
         self._train_iterator = None
         self.restore_message = ""
+        self.restored = None              # the checkpoint a resumed run started from
         self.show_progress = True
 
     # -- what a task supplies -----------------------------------------------------------
@@ -196,9 +200,11 @@ class Trainer:
         manager = tf.train.CheckpointManager(self.checkpoint, self.settings.output_dir,
                                              max_to_keep=self.settings.keep_checkpoint_max or None,
                                              checkpoint_name=CHECKPOINT_NAME)
-        if manager.latest_checkpoint:
-            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            self.restore_message = f"resumed from {manager.latest_checkpoint}"
+        # The newest checkpoint that reads; a damaged one falls back to the one before it.
+        self.restored = resume.restore_newest(self.checkpoint, self.settings.output_dir,
+                                              f"the {type(self.model).__name__} this run builds")
+        if self.restored:
+            self.restore_message = f"resumed from {self.restored}"
         else:
             self.restore_message = self.initialize()
         step = int(self.global_step.numpy())
@@ -222,6 +228,11 @@ class Trainer:
         if self._train_loop is None:
             self._train_loop = self.build_train_loop()
         step = int(self.global_step.numpy())
+        if self.restored:
+            nothing = resume.nothing_to_train(step, s.total_steps, s.steps_flag or
+                                              f"--num_train_steps={s.total_steps}", s.output_dir)
+            if nothing:
+                warn(nothing)
         self.history = history = self.resumed_history(step)
         bar = tqdm(total=s.total_steps, initial=step, unit="step", disable=not show_progress,
                    desc=s.progress_desc, dynamic_ncols=True)
@@ -245,6 +256,7 @@ class Trainer:
                     on_log(record)
                 bar.set_postfix(self.progress_postfix(record))
             if step % s.save_every == 0 or step == s.total_steps:
+                fault_point("train.checkpoint")
                 self.after_save(step, manager.save(checkpoint_number=step))
                 last_time = time.perf_counter()  # evaluation time is not training speed
             bar.update(step - bar.n)

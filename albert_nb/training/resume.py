@@ -14,8 +14,28 @@ import os
 
 from albert_nb.errors import InputError, warn
 
-# TensorFlow's errors for a checkpoint whose files are damaged or missing (not a mismatch).
-_DAMAGE = ("DataLossError", "OutOfRangeError", "NotFoundError", "InternalError", "UnknownError")
+# TensorFlow's errors for a checkpoint whose files are damaged or missing (not a mismatch); a
+# truncated `.data` file reads short, which TensorFlow's reader reports as an IndexError.
+_DAMAGE = ("DataLossError", "OutOfRangeError", "NotFoundError", "InternalError", "UnknownError",
+           "IndexError")
+
+
+def is_damage(err: BaseException) -> bool:
+    """Whether `err` (from reading a checkpoint) means its files are damaged or missing."""
+    return type(err).__name__ in _DAMAGE
+
+
+def damage_detail(err: BaseException) -> str:
+    """`Type: first line` of a checkpoint read error (TF messages carry stack dumps)."""
+    lines = str(getattr(err, "message", err)).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0][:160] if lines else ''}"
+
+
+def damaged_error(prefix: str, err: BaseException) -> InputError:
+    """The one line that refuses a damaged checkpoint, naming it."""
+    return InputError(f"checkpoint {prefix!r} is damaged ({damage_detail(err)}); expected its "
+                      ".index and .data files as training wrote them (a full disk or an "
+                      "interrupted copy truncates them)")
 
 
 def checkpoint_candidates(output_dir: str) -> list[str]:
@@ -59,8 +79,10 @@ def restore_newest(checkpoint, output_dir: str, wanted: str = "this model",
     """Restore `checkpoint` (a tf.train.Checkpoint) from the newest usable checkpoint in
     `output_dir`; returns its prefix, or None when there is none (a fresh start).
 
-    Damaged checkpoints are skipped with a warning; a checkpoint of another model raises the
-    one-line InputError of `mismatch_error`.
+    A damaged checkpoint is skipped with a warning when an earlier one exists (restoring that
+    one overwrites every variable the damaged one had partly assigned); when none does, it is
+    refused in one line (`damaged_error`), since a fresh start would begin from half-restored
+    weights. A checkpoint of another model raises the one-line InputError of `mismatch_error`.
     """
     candidates = checkpoint_candidates(output_dir)
     for index, prefix in enumerate(candidates):
@@ -70,19 +92,21 @@ def restore_newest(checkpoint, output_dir: str, wanted: str = "this model",
         except (AssertionError, ValueError) as err:
             raise mismatch_error(output_dir, prefix, err, wanted) from None
         except Exception as err:
-            if type(err).__name__ not in _DAMAGE:
+            if not is_damage(err):
                 raise
-            following = candidates[index + 1] if index + 1 < len(candidates) else None
-            detail = str(getattr(err, "message", err)).strip().splitlines()
-            show(f"checkpoint {prefix} is damaged ({type(err).__name__}: "
-                 f"{detail[0][:120] if detail else ''}); resuming from "
-                 f"{following or 'the start (no earlier checkpoint)'} instead")
+            if index + 1 == len(candidates):
+                raise damaged_error(prefix, err) from None
+            show(f"checkpoint {prefix} is damaged ({damage_detail(err)}); resuming from "
+                 f"{candidates[index + 1]} instead")
     return None
 
 
 def nothing_to_train(step: int, target: int, flag: str, output_dir: str) -> str | None:
-    """The one line to show when `output_dir` is already at or past the requested step."""
+    """The one line to show when `output_dir` is already at or past the requested step.
+
+    `flag` names what set the target, e.g. "--train_step=6" or "--num_train_epochs=2.0"."""
     if step >= target > 0 or (step > 0 and target == 0):
-        return (f"--{flag}={target} is at or below the step of the checkpoint in {output_dir} "
-                f"(step {step}): nothing to train; raise --{flag} to continue training")
+        name = flag.split("=")[0]
+        return (f"{flag} ({target} steps) is at or below the step of the checkpoint in "
+                f"{output_dir} (step {step}): nothing to train; raise {name} to train further")
     return None
