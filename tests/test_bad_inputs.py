@@ -438,3 +438,165 @@ def test_truncated_feature_cache_with_matching_fingerprint_is_rebuilt(tmp_path, 
     assert features.cached_features(path, *args, show=messages.append)[2] is False
     assert "damaged" in messages[0]
     assert sum(1 for _ in features.read_features(path, False)) == 20
+
+
+# ------------------------------------------------- best-checkpoint selection: one committed state
+def _fake_checkpoint(directory, step, value):
+    """A checkpoint in the trainers' layout (global_step + variables), small and fast to write."""
+    import tensorflow as tf
+
+    state = tf.train.Checkpoint(global_step=tf.Variable(step, dtype=tf.int64),
+                                variables={"w": tf.Variable(tf.fill([64], float(value)))})
+    return state.write(os.path.join(directory, f"model.ckpt-{step}"))
+
+
+def test_selection_commits_best_copy_and_files_before_the_history(tmp_path):
+    from albert_nb.training.selection import HISTORY_FILE, Selection
+
+    out = str(tmp_path)
+    prefixes = {step: _fake_checkpoint(out, step, step) for step in (2, 4)}
+    selection = Selection(out, "eval_accuracy")
+    seen = []
+
+    def on_best(step):
+        # the task's files of the new best come after the copy and before the history names it
+        assert os.path.isfile(os.path.join(out, "model.ckpt-best.index"))
+        history = tmp_path / HISTORY_FILE
+        assert not history.exists() or step not in [r["global_step"] for r in
+                                                     json.loads(history.read_text())]
+        seen.append(step)
+
+    assert selection.record(2, {"eval_accuracy": 0.5}, prefixes[2], on_best=lambda: on_best(2))
+    assert not selection.record(4, {"eval_accuracy": 0.5}, prefixes[4], on_best=lambda: on_best(4))
+    assert seen == [2]                                   # a tie keeps the earlier checkpoint
+    # evaluated out of order (a step evaluated on resume): the best is what an in-order run picks
+    _fake_checkpoint(out, 6, 6)
+    again = Selection(str(tmp_path / "other"), "eval_accuracy")
+    os.makedirs(again.output_dir)
+    for step in (4, 2):
+        again.record(step, {"eval_accuracy": 0.5}, prefixes[step])
+    assert again.best()["global_step"] == 2
+    assert (tmp_path / "other" / "best_trial.txt").read_text() == "4:2:0.5"
+
+
+def test_reconcile_redoes_an_interrupted_best_copy(tmp_path, capsys):
+    from albert_nb.training.checkpoints import copy_checkpoint, same_checkpoint
+    from albert_nb.training.selection import Selection
+
+    out = str(tmp_path)
+    prefixes = {step: _fake_checkpoint(out, step, step) for step in (2, 4)}
+    selection = Selection(out, "eval_accuracy")
+    selection.record(2, {"eval_accuracy": 0.75}, prefixes[2])
+    selection.record(4, {"eval_accuracy": 0.5}, prefixes[4])
+    best = os.path.join(out, "model.ckpt-best")
+    best_trial = (tmp_path / "best_trial.txt").read_text()
+    assert best_trial == "4:2:0.75"
+
+    os.unlink(best + ".index")                          # killed mid-copy: no model.ckpt-best
+    (tmp_path / "best_trial.txt").write_text("4:4:0.5")  # and a stale result file
+    Selection(out, "eval_accuracy").reconcile()
+    assert same_checkpoint(prefixes[2], best)
+    assert (tmp_path / "best_trial.txt").read_text() == best_trial
+    copy_checkpoint(prefixes[4], best)                   # model.ckpt-best holds another step
+    Selection(out, "eval_accuracy").reconcile()
+    assert same_checkpoint(prefixes[2], best)
+    warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("Warning:")]
+    assert len(warnings) == 2 and all("does not hold step 2" in w for w in warnings), warnings
+
+    # the best step's checkpoint is gone (retention) and its copy damaged: it cannot be selected
+    for path in [p for p in os.listdir(out) if p.startswith("model.ckpt-2.")]:
+        os.unlink(os.path.join(out, path))
+    data = best + ".data-00000-of-00001"
+    with open(data, "r+b") as handle:
+        handle.truncate(os.path.getsize(data) // 2)
+    selection = Selection(out, "eval_accuracy")
+    selection.reconcile()
+    assert [r["global_step"] for r in selection.history] == [4]
+    assert same_checkpoint(prefixes[4], best)
+    assert (tmp_path / "best_trial.txt").read_text() == "4:4:0.5"
+    warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("Warning:")]
+    assert "step 2, the best in eval_history.json, can no longer be selected" in warnings[0]
+
+
+# --------------------------------------------------- resuming: damaged checkpoints, step counts, ids
+@pytest.fixture(scope="module")
+def short_records(tmp_path_factory, tokenizer):
+    """Records of the release's 24 positions, for in-process training runs."""
+    from test_create_pretraining_data import _python_docs_corpus
+
+    directory = tmp_path_factory.mktemp("short_records")
+    corpus = directory / "corpus.txt"
+    corpus.write_text(_python_docs_corpus(), encoding="utf-8")
+    out = directory / "train.tfrecord"
+    cpd.run(str(corpus), str(out), tokenizer, max_seq_length=24, max_predictions_per_seq=4,
+            dupe_factor=1, show_progress=False)
+    return out
+
+
+def _pretrainer(release, records, out, steps):
+    from albert_nb.pretraining.options import PretrainingOptions
+    from albert_nb.pretraining.trainer import Pretrainer
+
+    return Pretrainer(PretrainingOptions(
+        input_file=str(records), output_dir=str(out),
+        albert_config_file=os.path.join(release, "albert_config.json"), max_seq_length=24,
+        max_predictions_per_seq=4, train_batch_size=4, num_train_steps=steps,
+        num_warmup_steps=1, save_checkpoints_steps=2, log_every_steps=2, seed=3))
+
+
+def _truncate(prefix):
+    data = f"{prefix}.data-00000-of-00001"
+    with open(data, "r+b") as handle:
+        handle.truncate(os.path.getsize(data) // 2)
+
+
+def test_resume_falls_back_from_a_damaged_checkpoint(tmp_path, release, short_records, capsys):
+    from albert_nb.training.checkpoints import read_weights
+
+    out = tmp_path / "out"
+    _pretrainer(release, short_records, out, 4).train(show_progress=False)
+    _truncate(out / "model.ckpt-4")                                   # a full disk, say
+    capsys.readouterr()
+    trainer = _pretrainer(release, short_records, out, 6)
+    trainer.train(show_progress=False)
+    warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("Warning:")]
+    assert len(warnings) == 1 and f"checkpoint {out / 'model.ckpt-4'} is damaged" in warnings[0]
+    assert f"resuming from {out / 'model.ckpt-2'} instead" in warnings[0]
+    assert trainer.restored == str(out / "model.ckpt-2") and int(trainer.global_step.numpy()) == 6
+
+    # A step count at or below the checkpoint's: one line, nothing trained.
+    again = _pretrainer(release, short_records, out, 6)
+    again.train(show_progress=False)
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert lines == [f"Warning: --num_train_steps=6 (6 steps) is at or below the step of the "
+                     f"checkpoint in {out} (step 6): nothing to train; raise --num_train_steps "
+                     "to train further"]
+
+    # Every checkpoint damaged: refused in one line naming the oldest (no fresh start from
+    # half-restored weights); read directly, a damaged checkpoint is refused the same way.
+    for step in (2, 4, 6):
+        _truncate(out / f"model.ckpt-{step}")
+    with pytest.raises(InputError, match=rf"checkpoint '{out / 'model.ckpt-2'}' is damaged") as info:
+        _pretrainer(release, short_records, out, 8).train(show_progress=False)
+    assert "\n" not in str(info.value)
+    with pytest.raises(InputError, match="model.ckpt-6' is damaged"):
+        read_weights(trainer.model, str(out / "model.ckpt-6"))
+
+
+def test_ids_beyond_vocab_size_stop_training_before_a_checkpoint(tmp_path, release, short_records):
+    from albert_nb.pretraining import records as pretraining_records
+
+    bad = tmp_path / "bad_ids.tfrecord"
+
+    def big_id(index, example):
+        example.features.feature["input_ids"].int64_list.value[1] = 10 ** 6
+
+    _rewrite(short_records, bad, big_id)
+    out = tmp_path / "out"
+    trainer = _pretrainer(release, bad, out, 4)
+    with pytest.raises(Exception) as info:
+        trainer.train(show_progress=False)
+    error = pretraining_records.record_error(info.value)
+    assert error is not None, info.value
+    assert f"TFRecord '{bad}', record " in str(error) and "input_ids id outside [0, vocab_size=" in str(error)
+    assert not [n for n in os.listdir(out) if n.startswith("model.ckpt")]
