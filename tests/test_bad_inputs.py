@@ -339,17 +339,20 @@ def test_truncated_checkpoint_is_named(tmp_path, release):
 
 
 # ------------------------------------------------------------------ damaged TFRecords
-@pytest.fixture(scope="module")
-def records(tmp_path_factory, tokenizer):
+def _make_records(directory, tokenizer, max_seq_length, max_predictions_per_seq):
     from test_create_pretraining_data import _python_docs_corpus
 
-    directory = tmp_path_factory.mktemp("records")
     corpus = directory / "corpus.txt"
     corpus.write_text(_python_docs_corpus(), encoding="utf-8")
     out = directory / "good.tfrecord"
-    cpd.run(str(corpus), str(out), tokenizer, max_seq_length=32, max_predictions_per_seq=5,
-            dupe_factor=1, show_progress=False)
+    cpd.run(str(corpus), str(out), tokenizer, max_seq_length=max_seq_length,
+            max_predictions_per_seq=max_predictions_per_seq, dupe_factor=1, show_progress=False)
     return out
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory, tokenizer):
+    return _make_records(tmp_path_factory.mktemp("records"), tokenizer, 32, 5)
 
 
 def _drain(path, vocab_size=None, is_training=False):
@@ -522,15 +525,7 @@ def test_reconcile_redoes_an_interrupted_best_copy(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def short_records(tmp_path_factory, tokenizer):
     """Records of the release's 24 positions, for in-process training runs."""
-    from test_create_pretraining_data import _python_docs_corpus
-
-    directory = tmp_path_factory.mktemp("short_records")
-    corpus = directory / "corpus.txt"
-    corpus.write_text(_python_docs_corpus(), encoding="utf-8")
-    out = directory / "train.tfrecord"
-    cpd.run(str(corpus), str(out), tokenizer, max_seq_length=24, max_predictions_per_seq=4,
-            dupe_factor=1, show_progress=False)
-    return out
+    return _make_records(tmp_path_factory.mktemp("short_records"), tokenizer, 24, 4)
 
 
 def _pretrainer(release, records, out, steps):
