@@ -263,8 +263,9 @@ def _pad_to_boundary(batch: dict, boundaries: list[int]) -> dict:
     table = tf.constant(boundaries, tf.int32)
     target = tf.gather(table, tf.searchsorted(table, [length], side="left")[0])
     out = dict(batch)
-    for key in ("input_ids", "input_mask", "segment_ids"):
-        out[key] = tf.pad(batch[key], [[0, 0], [0, target - length]])      # [batch, target]
+    for key, value in batch.items():
+        if value.shape.rank == 2:       # every per-position key (ids, mask, segments, tags)
+            out[key] = tf.pad(value, [[0, 0], [0, target - length]])       # [batch, target]
     return out
 
 
@@ -289,8 +290,8 @@ def batch_dataset(dataset, batch_size: int, max_seq_length: int, is_training: bo
     if is_training:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
     if padding == "max":
-        shapes = {"input_ids": [max_seq_length], "input_mask": [max_seq_length],
-                  "segment_ids": [max_seq_length], "label_ids": []}
+        shapes = {key: [max_seq_length] if spec.shape.rank == 1 else []
+                  for key, spec in dataset.element_spec.items()}
         dataset = dataset.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
     elif is_training:
         # bucket_by_sequence_length puts length l in the first bucket with l < boundary, and pads

