@@ -142,14 +142,21 @@ def test_real_idiom_span_qa_and_cloze(tmp_path):
 
 @needs("jieba")
 def test_jieba_whole_word_flags(tmp_path):
-    from albert_nb import create_pretraining_data as cpd
+    from albert_nb.pretraining import wwm
     from albert_nb.tokenizers.segmenters import get_segmenter
 
     text = "中共中央总书记江泽民发表新年讲话"
     tok = FullTokenizer(vocab_file=write_vocab(tmp_path / "v.txt", google_zh_vocab(text)))
-    char_ids, char_flags = cpd.sentence_ids(tok, text)
-    word_ids, word_flags = cpd.sentence_ids(tok, text, get_segmenter("jieba"))
+    char_ids, char_flags = wwm.sentence_ids(tok, text)
+    word_ids, word_flags = wwm.sentence_ids(tok, text, get_segmenter("jieba"))
     assert char_ids == word_ids and list(char_flags) == [1] * len(text)
     assert list(word_flags)[:4] == [1, 0, 0, 0] and sum(word_flags) < len(text) / 1.5   # 中共中央
+    shown = wwm.format_masked_sentence(tok, text, get_segmenter("jieba"), seed=3, masked_lm_prob=0.3)
+    words = [w.split() for w in shown.split("|")]
+    assert "".join(p.split(":")[-1].split("->")[0].strip("[]") for w in words for p in w) == text
+    for word in words:                                    # a word is hidden whole or not at all
+        hidden = [p.startswith("[") for p in word]
+        assert all(hidden) or not any(hidden), shown
+    assert any(p.startswith("[") for w in words for p in w)
     with pytest.raises(InputError, match="--word_segmenter='thulac'"):
         get_segmenter("thulac")
