@@ -10,6 +10,7 @@ does that here: the pieces and their ids stay the same, only the word-start flag
 from __future__ import annotations
 
 import logging
+import warnings
 
 from albert_nb.errors import InputError
 
@@ -19,7 +20,9 @@ SEGMENTERS = ("jieba",)
 def jieba_segmenter():
     """`text -> list of words` with jieba's default dictionary (precise mode, HMM for unknown
     words). Deterministic: the same text always gets the same cut."""
-    import jieba   # lazy: loading its 350k-word dictionary takes a second; only WWM needs it
+    with warnings.catch_warnings():   # jieba 0.42.1 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import jieba   # lazy: loading its 350k-word dictionary takes a second; only WWM needs it
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
