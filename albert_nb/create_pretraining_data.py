@@ -30,11 +30,14 @@ def main(argv):
         raise InputError("--vocab_file (WordPiece) or --spm_model_file (SentencePiece) is required")
     # Deliberately lazy: the tokenizer and TensorFlow load only once the flags are good.
     from albert_nb.pretraining import create
+    from albert_nb.tokenizers.segmenters import get_segmenter
     from albert_nb.tokenizers.tokenization import FullTokenizer
 
     tokenizer = FullTokenizer(vocab_file=opts.vocab_file, do_lower_case=opts.do_lower_case,
                               spm_model_file=opts.spm_model_file)
+    segmenter = get_segmenter(opts.word_segmenter)
     stats = create.run(opts.input_file, opts.output_file, tokenizer, show_progress=FLAGS.progress,
+                       segmenter=segmenter,
                        input_file_mode=opts.input_file_mode, **opts.instance_kwargs())
     logging.info("Wrote %d instances (%d documents, %d tokens) to %s in %.1fs",
                  stats["num_instances"], stats["num_documents"], stats["num_tokens"],

@@ -25,7 +25,7 @@ from albert_nb.faults import fault_point
 from albert_nb.interop import tfhub
 from albert_nb.io_utils import atomic_write_json
 from albert_nb.model.config import AlbertConfig
-from albert_nb.tokenizers.tokenization import FullTokenizer
+from albert_nb.tokenizers.tokenization import FullTokenizer, check_release_tokenizer
 from albert_nb.paths import BEST_NAME
 from albert_nb.training.checkpoints import checkpoint_steps, load_init_checkpoint, read_weights
 from albert_nb.training.loop import LoopSettings, Trainer
@@ -62,6 +62,9 @@ def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
         raise InputError(f"--max_seq_length={max_seq_length} exceeds max_position_embeddings="
                          f"{config.max_position_embeddings} of the model config")
 
+    # A Chinese release (vocab_chinese.txt, WordPiece) never takes an English SentencePiece model.
+    release_dir = os.path.dirname(os.path.abspath(opts.albert_config_file)) if opts.albert_config_file else None
+    check_release_tokenizer(release_dir, config, opts.spm_model_file)
     # As the original, --vocab_file is ignored when --spm_model_file is given.
     flag = "spm_model_file" if opts.spm_model_file else "vocab_file"
     path = getattr(opts, flag)

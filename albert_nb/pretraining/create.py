@@ -38,17 +38,12 @@ from albert_nb.io_utils import atomic_path
 from albert_nb.pretraining.records import (expand_input_files, instance_to_features,
                                         serialize_features)
 from albert_nb.pretraining.instances import InstanceOptions, create_instances_from_document
+from albert_nb.pretraining.wwm import sentence_ids, start_table
 
 def _progress(iterable=None, total=None, desc="", enabled=True, unit="it"):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, disable=not enabled, unit=unit, leave=False)
-
-
-def _start_table(tokenizer) -> bytes:
-    """Word-start flag for every vocab id, computed once (1 = starts a word)."""
-    return bytes(1 if tokenizer.is_start_piece(tokenizer.inv_vocab[i]) else 0
-                 for i in range(tokenizer.vocab_size))
 
 
 INPUT_FILE_MODES = ("r", "rb")
@@ -134,9 +129,10 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
     if input_file_mode not in INPUT_FILE_MODES:
         raise InputError(f"--input_file_mode={input_file_mode!r}; expected 'r' or 'rb'")
     if segmenter is not None and tokenizer.is_sentencepiece:
-        raise InputError("segmenter is only supported with a WordPiece vocab_file tokenizer")
+        raise InputError("--word_segmenter needs a WordPiece --vocab_file tokenizer (SentencePiece "
+                         "pieces already mark word starts with '\u2581')")
     files = expand_input_files(input_files)
-    table = _start_table(tokenizer)
+    table = start_table(tokenizer)
     documents: list[list] = []
     bar = _progress(total=sum(os.path.getsize(f) for f in files), desc="reading",
                     enabled=show_progress, unit="B")
@@ -155,16 +151,7 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
                 if not continued:
                     documents.append([])
                 continue
-            if segmenter is None:
-                ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
-                starts = bytes(table[i] for i in ids)
-            else:
-                ids, flags = [], []
-                for word in segmenter(text):
-                    word_ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))
-                    ids.extend(word_ids)
-                    flags.extend([1] + [0] * (len(word_ids) - 1))
-                starts = bytes(flags)
+            ids, starts = sentence_ids(tokenizer, text, segmenter, table)
             if not ids:
                 continue
             if max_sentence_tokens and len(ids) > LONG_SENTENCE_FACTOR * max_sentence_tokens:

@@ -69,9 +69,12 @@ class CreateDataOptions:
     drop_single_sentence_chunks: bool = option(
         False, "A chunk of one sentence makes no instance (the original pairs it with a random "
                "document's text, label 1); every label 1 is then a true swap.")
+    word_segmenter: str | None = option(None, "WordPiece only: 'jieba' masks whole Chinese words "
+                                              "(albert_zh's option); unset: the original's "
+                                              "character-level masking.")
 
     def instance_kwargs(self) -> dict:
         """The keyword arguments of `pretraining.create.run` (everything but files and tokenizer)."""
         skip = {"input_file", "output_file", "vocab_file", "spm_model_file", "input_file_mode",
-                "do_lower_case"}
+                "do_lower_case", "word_segmenter"}
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
