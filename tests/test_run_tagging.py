@@ -66,7 +66,7 @@ def test_cli_trains_evaluates_and_predicts(tmp_path):
     assert [r[0] for r in rows[:8]] == list(SENTENCES[0][0])
 
     bad = write_folder(tmp_path / "bad", dev_extra="北 B-CITY\n")
-    cmd[2], cmd[3] = f"--data_dir={bad}", f"--output_dir={tmp_path / 'out_bad'}"
+    cmd[3], cmd[4] = f"--data_dir={bad}", f"--output_dir={tmp_path / 'out_bad'}"
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "dev.txt, line 33: unknown tag 'B-CITY'" in done.stderr.strip().splitlines()[-1]
@@ -103,8 +103,11 @@ def test_real_ner_beats_the_majority_baseline(tmp_path):
     opts = TaggingOptions(data_dir=str(folder), output_dir=str(tmp_path / "out"), vocab_file=vocab,
                           albert_config_file=str(config), do_train=True, do_eval=True,
                           max_seq_length=64, train_batch_size=32, eval_batch_size=128,
-                          learning_rate=2e-3, train_step=150, warmup_step=15,
-                          save_checkpoints_steps=150, log_every_steps=50)
+                          learning_rate=1e-3, train_step=300, warmup_step=100,
+                          save_checkpoints_steps=150, log_every_steps=100)
+    # A post-LN encoder trained from random weights at a high rate with a short warm-up settles
+    # on the all-"O" prior (the constant segment embedding absorbs the bias and LayerNorm then
+    # washes the characters out); 1e-3 with a third of the run as warm-up does learn.
     result = tagger.run(opts, show=None, show_progress=False)
     majority = tagging.majority_baseline(processor.get_examples("dev"))
     assert majority["f1"] == 0.0
