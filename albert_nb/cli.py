@@ -94,7 +94,7 @@ def define_flags(options_class, flag_values=None) -> None:
     """One absl flag per field of an options dataclass: name, type, default and help from the
     field (`albert_nb.training.options.option`), so flags and options cannot drift apart.
     Fields without a default become flags defaulting to None that `required_flags` names."""
-    values = flag_values or flags.FLAGS
+    values = flags.FLAGS if flag_values is None else flag_values   # an empty FlagValues is falsy
     for field in dataclasses.fields(options_class):
         default = None if field.default is dataclasses.MISSING else field.default
         help_text = field.metadata.get("help") or field.name
@@ -112,7 +112,7 @@ def required_flags(options_class) -> tuple[str, ...]:
 
 def options_from_flags(options_class, flag_values=None):
     """The options dataclass filled from the parsed flags."""
-    values = flag_values or flags.FLAGS
+    values = flags.FLAGS if flag_values is None else flag_values   # an empty FlagValues is falsy
     return options_class(**{f.name: getattr(values, f.name) for f in dataclasses.fields(options_class)})
 
 

@@ -14,7 +14,7 @@ predict_results.txt and predictions.json for test. See `albert_nb.finetuning.rac
 """
 from __future__ import annotations
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import RaceOptions
@@ -40,7 +40,7 @@ def main(argv) -> None:
 def cli_main() -> None:
     cli.define_flags(RaceOptions)
     flags.DEFINE_bool("progress", True, "Show progress bars.")
-    app.run(main)
+    cli.run(main)   # flag errors: one line, exit 2
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ See `albert_nb.finetuning.squad_trainer` for what each step does.
 """
 from __future__ import annotations
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import SquadV1Options
@@ -41,7 +41,7 @@ def main(argv) -> None:
 def cli_main() -> None:
     cli.define_flags(SquadV1Options)
     flags.DEFINE_bool("progress", True, "Show progress bars.")
-    app.run(main)
+    cli.run(main)   # flag errors: one line, exit 2
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ dev-tuned threshold instead of tuning on it).
 """
 from __future__ import annotations
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import SquadV2Options
@@ -39,7 +39,7 @@ def main(argv) -> None:
 def cli_main() -> None:
     cli.define_flags(SquadV2Options)
     flags.DEFINE_bool("progress", True, "Show progress bars.")
-    app.run(main)
+    cli.run(main)   # flag errors: one line, exit 2
 
 
 if __name__ == "__main__":

@@ -325,32 +325,163 @@ def test_init_from_group0_maps_each_name_to_itself_first(tmp_path, layout):
         np.testing.assert_array_equal(got[name], saved[source_name], err_msg=name)
 
 
-# --------------------------------------- run_glue.sh's two phases, from_tf_hub, flags (1, 2, 6)
-def test_run_glue_two_phases_keep_every_checkpoint_and_find_the_early_best(tmp_path):
-    """run_glue.sh: a --do_train run, then a separate --do_eval run that sweeps every checkpoint
-    (the original's RunConfig keeps all: keep_checkpoint_max=0)."""
-    import os
-
+# --------------------------------------- run_glue.sh's two phases, from_tf_hub, flags (1, 2, 3, 12)
+@pytest.fixture(scope="module")
+def hub_module(tmp_path_factory):
+    """A hub module written by export_to_tfhub's own function from a Google-layout folder."""
     from finetuning_helpers import model_files
 
-    from albert_nb import paths
-    from albert_nb.finetuning import classifier
-    from albert_nb.finetuning.options import ClassifierOptions
+    from albert_nb.interop import tfhub
 
     files = model_files()
-    common = dict(data_dir=os.path.join(str(paths.REPO_ROOT), "data", "glue"), task_name="MNLI",
-                  output_dir=str(tmp_path / "mnli"), spm_model_file=files["spm"],
-                  albert_config_file=files["config"], init_checkpoint=files["init_checkpoint"],
-                  max_seq_length=64, train_step=12, save_checkpoints_steps=1, train_batch_size=4,
-                  learning_rate=1e-3)
-    assert ClassifierOptions(**common).keep_checkpoint_max == 0
-    classifier.run(ClassifierOptions(**common, do_train=True), show=None, show_progress=False)
-    assert sorted(int(f.split("-")[-1][:-6]) for f in os.listdir(common["output_dir"])
-                  if f.startswith("model.ckpt-") and f.endswith(".index")) == list(range(1, 13))
-    swept = classifier.run(ClassifierOptions(**common, do_eval=True), show=None, show_progress=False)
-    steps = [r["global_step"] for r in swept["eval_history"]]
-    assert steps == list(range(1, 13))
-    scores = [r["eval_accuracy"] for r in swept["eval_history"]]
-    first_best = steps[scores.index(max(scores))]          # the original keeps the first on ties
-    assert swept["best"]["global_step"] == first_best
+    return files, tfhub.export_directory(files["dir"], str(tmp_path_factory.mktemp("hub") / "module"),
+                                         do_lower_case=False)
 
+
+def parse_run_classifier(argv):
+    """run_classifier's flags (generated from ClassifierOptions) parsed from one command line."""
+    from absl import flags
+
+    from albert_nb import cli
+    from albert_nb.finetuning.options import ClassifierOptions
+
+    values = flags.FlagValues()
+    cli.define_flags(ClassifierOptions, values)
+    values(["run_classifier", *argv])
+    return cli.options_from_flags(ClassifierOptions, values)
+
+
+def original_best_lines(history, key):
+    """run_classifier.py's eval loop: each block's "best = " is the best before that checkpoint,
+    starting from _best_trial_info()'s -1, replaced only by a strictly higher value."""
+    best, lines = -1, []
+    for record in history:
+        lines.append(f"best = {best}")
+        if record[key] > best:
+            best = record[key]
+    return lines
+
+
+def test_run_glue_sh_two_phases_then_export_alone_through_a_hub_module(hub_module, tmp_path):
+    """run_glue.sh's run_task with its default hub handle and the Colab's
+    --spm_model_file=from_tf_hub: a --do_train run (every checkpoint kept: the original's
+    RunConfig has keep_checkpoint_max=0), a separate --do_eval --do_predict run that sweeps them
+    all and finds the early best, then --export_dir alone with --threshold_to_export."""
+    import os
+
+    import tensorflow as tf
+
+    from albert_nb import paths
+    from albert_nb.finetuning import classifier, export
+
+    files, module = hub_module
+    out = tmp_path / "MNLI"
+    common = [f"--output_dir={out}", f"--data_dir={paths.REPO_ROOT / 'data' / 'glue'}",
+              "--vocab_file=from_tf_hub", "--spm_model_file=from_tf_hub", "--do_lower_case",
+              "--max_seq_length=64", "--optimizer=adamw", "--task_name=MNLI", "--warmup_step=2",
+              "--learning_rate=1e-3", "--train_step=8", "--save_checkpoints_steps=1",
+              "--train_batch_size=4", f"--albert_hub_module_handle={module}"]
+    phase1 = parse_run_classifier(common + ["--do_train", "--nodo_eval", "--nodo_predict",
+                                            "--init_checkpoint="])
+    assert phase1.keep_checkpoint_max == 0
+    messages = []
+    trained = classifier.run(phase1, show=messages.append, show_progress=False)
+    assert any("encoder from hub module" in m for m in messages), messages
+    tokenizer = trained["tuner"].tokenizer                      # the module's, with its casing
+    assert tokenizer.spm_model_file.startswith(module) and tokenizer.do_lower_case is False
+    assert sorted(int(f.split("-")[-1][:-6]) for f in os.listdir(out)
+                  if f.startswith("model.ckpt-") and f.endswith(".index")) == list(range(1, 9))
+
+    swept = classifier.run(parse_run_classifier(common + ["--nodo_train", "--do_eval", "--do_predict"]),
+                           show=None, show_progress=False)
+    history = swept["eval_history"]
+    steps = [r["global_step"] for r in history]
+    assert steps == list(range(1, 9))
+    scores = [r["eval_accuracy"] for r in history]
+    assert swept["best"]["global_step"] == steps[scores.index(max(scores))]   # first on ties
+    results = (out / "eval_results.txt").read_text()
+    assert [line for line in results.splitlines() if line.startswith("best = ")] == \
+        original_best_lines(history, "eval_accuracy")               # first block: "best = -1"
+    assert (out / "test_results.tsv").is_file()
+
+    alone = classifier.run(parse_run_classifier(common + [
+        "--nodo_train", "--nodo_eval", "--nodo_predict", f"--export_dir={tmp_path / 'export'}",
+        "--threshold_to_export=0.25"]), show=None, show_progress=False)
+    loaded = tf.saved_model.load(alone["export"])
+    assert set(loaded.signatures) == set(export.SIGNATURES)
+    features = [classifier_features(tokenizer, "the cat sat", "on the mat", 64)]
+    got = loaded.signatures["serving_default"](input=tf.constant(export.example_strings(features, 64)))
+    assert float(got["threshold"]) == 0.25 and got["probabilities"].shape == (1, 3)
+
+
+def classifier_features(tokenizer, text_a, text_b, max_seq_length):
+    from albert_nb.finetuning.features import convert_example
+
+    Example = collections.namedtuple("Example", "guid text_a text_b label")
+    return convert_example(Example("1", text_a, text_b, "0"), {"0": 0}, max_seq_length, tokenizer)
+
+
+def test_from_tf_hub_takes_the_tokenizer_from_the_module(hub_module, tmp_path):
+    from albert_nb.finetuning.options import ClassifierOptions
+    from albert_nb.finetuning.trainer import resolve_model_source
+
+    files, module = hub_module
+    reference = FullTokenizer(spm_model_file=files["spm"], do_lower_case=False)
+    text = reference.preprocess("The Original's Colab passes from_tf_hub.")
+    for flag in ("spm_model_file", "vocab_file"):
+        opts = ClassifierOptions(data_dir=".", task_name="MNLI", output_dir=str(tmp_path),
+                                 albert_hub_module_handle=module, **{flag: "from_tf_hub"})
+        source = resolve_model_source(opts, 64)
+        assert source.tokenizer.do_lower_case is False         # the module's tokenization_info
+        assert source.tokenizer.encode(text) == reference.encode(text)
+    opts = ClassifierOptions(data_dir=".", task_name="MNLI", output_dir=str(tmp_path),
+                             albert_config_file=files["config"], spm_model_file="from_tf_hub")
+    with pytest.raises(InputError, match="--spm_model_file=from_tf_hub .*--albert_hub_module_handle"):
+        resolve_model_source(opts, 64)
+
+
+# ------------------------------------------------------- --masked_lm_budget float (item 6)
+def test_masked_lm_budget_is_the_originals_float_flag(tmp_path):
+    """The original: flags.DEFINE_float("masked_lm_budget", 0, ...). A value > 0 made its
+    input_fn read `token_boundary` instead of the masked_lm_* features its model_fn then
+    looks up (a KeyError): it never ran. So 0.5 parses, and is refused in one line."""
+    from absl import flags
+
+    from albert_nb import cli
+    from albert_nb.pretraining import trainer
+    from albert_nb.pretraining.options import PretrainingOptions
+
+    def parse(*argv):
+        values = flags.FlagValues()
+        cli.define_flags(PretrainingOptions, values)
+        values(["run_pretraining", f"--input_file={tmp_path / 'none.tfrecord'}",
+                f"--output_dir={tmp_path}", f"--albert_config_file={tmp_path / 'none.json'}", *argv])
+        return cli.options_from_flags(PretrainingOptions, values)
+
+    assert parse().masked_lm_budget == 0.0
+    opts = parse("--masked_lm_budget=0.5")
+    assert opts.masked_lm_budget == 0.5
+    with pytest.raises(InputError, match=r"^--masked_lm_budget=0.5: online masking is not supported"):
+        trainer.validate(opts)
+    with pytest.raises(InputError, match="--albert_config_file"):   # 0 passes on to the next check
+        trainer.validate(parse("--masked_lm_budget=0"))
+
+
+# --------------------------------------------------------------- --optimizer (item 12)
+@pytest.mark.parametrize("program", ["run_classifier", "run_pretraining", "run_squad_v1", "run_squad_v2",
+                                     "run_race"])
+def test_a_bad_optimizer_is_one_clear_line_and_exit_2(program):
+    """The original's run_classifier takes any string and fails later ("Not supported
+    optimizer"); ours is an enum refused at parse time, before TensorFlow loads."""
+    import subprocess
+    import sys
+
+    from albert_nb import paths
+
+    result = subprocess.run([sys.executable, "-m", f"albert_nb.{program}", "--optimizer=sgd"],
+                            capture_output=True, text=True, timeout=120, cwd=paths.REPO_ROOT,
+                            env={**__import__("os").environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert "--optimizer=sgd" in lines[0] and "adamw" in lines[0] and "lamb" in lines[0]
+    assert "Traceback" not in result.stderr

@@ -163,6 +163,44 @@ def test_resolve_checkpoint_turns_release_names_into_folders(server, release, tm
     assert releases.resolve_checkpoint(None) is None
 
 
+def test_init_checkpoint_takes_a_release_name_in_every_trainer(server, release, tmp_path, monkeypatch):
+    """--init_checkpoint=albert_base_v2: fetched from the mirror once, its folder's config and
+    tokenizer stand in for the flags; the pretraining hook and a later run reuse the cache."""
+    from albert_nb.finetuning import classifier
+    from albert_nb.finetuning.options import ClassifierOptions
+    from albert_nb.pretraining import trainer as pretraining
+    from albert_nb.pretraining.options import PretrainingOptions
+    from albert_nb.training.checkpoints import load_init_checkpoint, resolve_init_checkpoint
+
+    monkeypatch.setenv(releases.MODELS_URL_ENV, base_url(server))
+    monkeypatch.setenv("ALBERT_NB_HOME", str(tmp_path / "home"))
+    opts = ClassifierOptions(data_dir=str(ROOT / "data" / "glue"), task_name="RTE",
+                             output_dir=str(tmp_path / "rte"), init_checkpoint="albert_base_v2",
+                             max_seq_length=32, do_train=True, train_step=1,
+                             save_checkpoints_steps=1, train_batch_size=2)
+    messages = []
+    result = classifier.run(opts, show=messages.append, show_progress=False)
+    cached = tmp_path / "home" / "models" / "albert_base_v2"
+    assert any(m.startswith("encoder from") and str(cached) in m for m in messages), messages
+    assert result["tuner"].tokenizer.spm_model_file == str(cached / "30k-clean.model")
+    assert server.count() == 1
+    model = an.AlbertForPretraining(an.AlbertConfig.from_json_file(cached / "albert_config.json"))
+    model(release["batch"])
+    load_init_checkpoint(model, "albert_base_v2")              # the pretraining trainers' hook
+    np.testing.assert_array_equal(model.albert(release["batch"])["pooled_output"].numpy(),
+                                  release["reference"])
+    assert server.count() == 1                                  # reused: no request
+    assert resolve_init_checkpoint(str(cached)) == str(cached)
+    with pytest.raises(InputError, match=r"--init_checkpoint='albert_base_v3': no such checkpoint"):
+        resolve_init_checkpoint("albert_base_v3")
+    bad = PretrainingOptions(input_file=str(tmp_path / "none.tfrecord"), output_dir=str(tmp_path / "p"),
+                             albert_config_file=str(cached / "albert_config.json"),
+                             init_checkpoint="albert_large_v2")     # in the table, not on the mirror
+    with pytest.raises(InputError, match=r"^--init_checkpoint='albert_large_v2': .*HTTP 404"):
+        pretraining.validate(bad)
+    assert not (tmp_path / "home" / "models" / "albert_large_v2").exists()
+
+
 # --------------------------------------------------------------------- cut and resume
 def test_cut_transfer_is_refused_cleanly_then_resumed_with_range(server, tmp_path):
     data = server.files[TARBALL]

@@ -21,13 +21,19 @@ class ModelSourceOptions:
     """Where the pretrained encoder, its config and its tokenizer come from."""
 
     albert_config_file: str | None = option(None, "albert_config.json of the pretrained model.")
-    init_checkpoint: str | None = option(None, "Pretrained checkpoint (ours or Google's TF1).")
+    init_checkpoint: str | None = option(
+        None, "Pretrained checkpoint (ours or Google's TF1): a prefix, a folder or a release name "
+              "(albert_base_v2, downloaded into the cache once); a release folder's "
+              "albert_config.json and tokenizer are used when their flags are not given.")
     albert_hub_module_handle: str | None = option(
         None, "TF-Hub module (URL or folder) giving the encoder instead of --albert_config_file/"
               "--init_checkpoint. Note: a hub module is code (its graph can read and write files); "
               "load only modules you trust.")
-    spm_model_file: str | None = option(None, "SentencePiece model of the pretrained model.")
-    vocab_file: str | None = option(None, "WordPiece vocab (ignored when --spm_model_file is set).")
+    spm_model_file: str | None = option(None, "SentencePiece model of the pretrained model "
+                                              "(from_tf_hub, or anything, with a hub handle: the "
+                                              "module's own is used).")
+    vocab_file: str | None = option(None, "WordPiece vocab (ignored when --spm_model_file is set; "
+                                          "from_tf_hub as for --spm_model_file).")
     do_lower_case: bool = option(True, "Lower-case the input text.")
 
 

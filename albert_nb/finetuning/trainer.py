@@ -5,7 +5,8 @@ from the selected checkpoint.
 A task (classification, SQuAD, RACE, tagging) subclasses `TaskTrainer` and supplies its model,
 loss, datasets and `evaluate_dev()`; `albert_nb.finetuning.classifier` is the first of them.
 
-* **Encoder.** `--init_checkpoint` (ours or Google's TF1), a TF-Hub handle (a hub module is
+* **Encoder.** `--init_checkpoint` (ours or Google's TF1; a release name such as
+  `albert_base_v2` is downloaded into the cache once), a TF-Hub handle (a hub module is
   code: it is loaded only when the user names one), or random weights.
 * **Checkpoint selection.** The published GLUE numbers are the best of the saved checkpoints on
   dev (google-research/albert#56). Every `model.ckpt-<step>` is evaluated (right after it is
@@ -27,7 +28,8 @@ from albert_nb.io_utils import atomic_write_json
 from albert_nb.model.config import AlbertConfig
 from albert_nb.tokenizers.tokenization import FullTokenizer, check_release_tokenizer
 from albert_nb.paths import BEST_NAME
-from albert_nb.training.checkpoints import checkpoint_steps, load_init_checkpoint, read_weights
+from albert_nb.training.checkpoints import (checkpoint_steps, load_init_checkpoint, read_weights,
+                                            resolve_init_checkpoint)
 from albert_nb.training.loop import LoopSettings, Trainer
 from albert_nb.training.selection import Selection
 
@@ -41,19 +43,34 @@ class ModelSource:
     config: object
     tokenizer: object
     hub: object = None
+    init_checkpoint: str | None = None   # --init_checkpoint as a local prefix or folder
+
+
+FROM_TF_HUB = "from_tf_hub"   # the original's --spm_model_file / --vocab_file value with a hub handle
 
 
 def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
-    """Config, tokenizer and hub module from `ModelSourceOptions` flags; one InputError otherwise."""
+    """Config, tokenizer and hub module from `ModelSourceOptions` flags; one InputError otherwise.
+
+    `--init_checkpoint` may name a release (`albert_base_v2`, fetched into the cache once) or a
+    release folder; its `albert_config.json` and tokenizer then stand in for
+    --albert_config_file and --spm_model_file/--vocab_file when those are not given.
+    """
     hub = None
+    # a release name (or tarball) is fetched into the cache here, before any model is built
+    init_checkpoint = resolve_init_checkpoint(opts.init_checkpoint)
+    release = init_checkpoint if init_checkpoint and os.path.isdir(init_checkpoint) else None
+    config_file = opts.albert_config_file
+    if not config_file and release and os.path.isfile(os.path.join(release, "albert_config.json")):
+        config_file = os.path.join(release, "albert_config.json")
     if opts.albert_hub_module_handle:
         # As the original's create_vocab: the module's tokenization_info gives the tokenizer and
         # its casing; --spm_model_file / --vocab_file are only switches then ("from_tf_hub").
         hub = tfhub.load_module(opts.albert_hub_module_handle, do_lower_case=None)
         config = hub.config
-    elif opts.albert_config_file:
+    elif config_file:
         try:
-            config = AlbertConfig.from_json_file(opts.albert_config_file)
+            config = AlbertConfig.from_json_file(config_file)
         except InputError as err:
             raise InputError(f"--albert_config_file: {err}") from None
     else:
@@ -61,31 +78,41 @@ def resolve_model_source(opts, max_seq_length: int) -> ModelSource:
     if max_seq_length > config.max_position_embeddings:
         raise InputError(f"--max_seq_length={max_seq_length} exceeds max_position_embeddings="
                          f"{config.max_position_embeddings} of the model config")
-
-    # A Chinese release (vocab_chinese.txt, WordPiece) never takes an English SentencePiece model.
-    release_dir = os.path.dirname(os.path.abspath(opts.albert_config_file)) if opts.albert_config_file else None
-    check_release_tokenizer(release_dir, config, opts.spm_model_file)
-    # As the original, --vocab_file is ignored when --spm_model_file is given.
-    flag = "spm_model_file" if opts.spm_model_file else "vocab_file"
-    path = getattr(opts, flag)
-    if path and hub is None and not os.path.isfile(path):
-        raise InputError(f"--{flag}={path!r}: file not found")
-    if hub is not None and getattr(hub, "tokenizer", None) is not None:
-        tokenizer = hub.tokenizer
-    elif opts.spm_model_file:
-        tokenizer = FullTokenizer(do_lower_case=opts.do_lower_case, spm_model_file=opts.spm_model_file)
-    elif opts.vocab_file:
-        tokenizer = FullTokenizer(vocab_file=opts.vocab_file, do_lower_case=opts.do_lower_case)
-    else:
-        raise InputError("--spm_model_file (SentencePiece *.model) or --vocab_file is required")
+    if hub is None:
+        # A Chinese release (vocab_chinese.txt, WordPiece) never takes an English SentencePiece model.
+        release_dir = os.path.dirname(os.path.abspath(config_file)) if config_file else None
+        check_release_tokenizer(release_dir, config, opts.spm_model_file)
+    tokenizer = _tokenizer(opts, hub, release)
     if tokenizer.vocab_size > config.vocab_size:
         raise InputError(f"tokenizer has {tokenizer.vocab_size} pieces but the model config's "
                          f"vocab_size is {config.vocab_size}; do --spm_model_file and the config match?")
-    if opts.init_checkpoint and not (os.path.exists(opts.init_checkpoint + ".index")
-                                     or os.path.isdir(opts.init_checkpoint)):
-        raise InputError(f"--init_checkpoint={opts.init_checkpoint!r}: no such checkpoint "
-                         f"(expected {opts.init_checkpoint}.index or a directory)")
-    return ModelSource(config=config, tokenizer=tokenizer, hub=hub)
+    return ModelSource(config=config, tokenizer=tokenizer, hub=hub, init_checkpoint=init_checkpoint)
+
+
+def _tokenizer(opts, hub, release: str | None) -> FullTokenizer:
+    """The hub module's tokenizer, else --spm_model_file, else --vocab_file, else the release
+    folder's. As the original, --vocab_file is ignored when --spm_model_file is given."""
+    flag = "spm_model_file" if opts.spm_model_file else "vocab_file"
+    path = getattr(opts, flag)
+    if hub is not None and getattr(hub, "tokenizer", None) is not None:
+        return hub.tokenizer
+    if path == FROM_TF_HUB:
+        raise InputError(f"--{flag}={FROM_TF_HUB} takes the tokenizer from the hub module, but "
+                         + ("--albert_hub_module_handle is not set" if hub is None else
+                            f"{opts.albert_hub_module_handle!r} has no tokenization_info asset")
+                         + "; pass the tokenizer file instead")
+    if path and not os.path.isfile(path):
+        raise InputError(f"--{flag}={path!r}: file not found")
+    if opts.spm_model_file:
+        return FullTokenizer(do_lower_case=opts.do_lower_case, spm_model_file=opts.spm_model_file)
+    if opts.vocab_file:
+        return FullTokenizer(vocab_file=opts.vocab_file, do_lower_case=opts.do_lower_case)
+    if release:
+        try:
+            return FullTokenizer.from_directory(release, do_lower_case=opts.do_lower_case)
+        except InputError:
+            pass   # no tokenizer file in --init_checkpoint's folder: ask for the flags
+    raise InputError("--spm_model_file (SentencePiece *.model) or --vocab_file is required")
 
 
 def loop_settings(opts, total_steps: int, warmup_steps: int, save_every: int, desc: str,
@@ -128,7 +155,8 @@ class TaskTrainer(Trainer):
         if self.source.hub is not None:
             return f"encoder from hub module {self.opts.albert_hub_module_handle}"
         if self.opts.init_checkpoint:
-            loaded = str(load_init_checkpoint(self.model, self.opts.init_checkpoint))
+            loaded = str(load_init_checkpoint(self.model, self.source.init_checkpoint
+                                              or self.opts.init_checkpoint))
             return "encoder from " + loaded.splitlines()[0]  # the first line names what was read
         return "encoder initialised randomly (no --init_checkpoint): training from scratch"
 

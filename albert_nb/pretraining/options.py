@@ -17,7 +17,9 @@ class PretrainingOptions(TrainingOptions):
     input_file: str = option(help="Input TFRecord file(s): comma list and/or globs.")
     output_dir: str = option(help="Where checkpoints and eval results are written.")
     albert_config_file: str = option(help="albert_config.json of the model to train.")
-    init_checkpoint: str | None = option(None, "Initial checkpoint (ours or Google's TF1).")
+    init_checkpoint: str | None = option(None, "Initial checkpoint (ours or Google's TF1): a "
+                                               "prefix, a folder or a release name (albert_base_v2, "
+                                               "downloaded into the cache once).")
     max_seq_length: int = option(512, "Sequence length of the TFRecords.")
     max_predictions_per_seq: int = option(20, "Masked LM slots per sequence in the TFRecords.")
     do_train: bool = option(True, "Whether to train.")

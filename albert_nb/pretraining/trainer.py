@@ -26,7 +26,8 @@ from albert_nb.pretraining.objectives import EVAL_KEYS, PretrainingMetrics, mode
 from albert_nb.pretraining.options import PretrainingOptions
 from albert_nb.paths import BEST_NAME
 from albert_nb.training.checkpoints import (checkpoint_steps, copy_checkpoint,
-                                            load_init_checkpoint, read_weights)
+                                            load_init_checkpoint, read_weights,
+                                            resolve_init_checkpoint)
 from albert_nb.training.loop import LoopSettings, Trainer, write_scalars
 from albert_nb.training.options import check_positive
 
@@ -49,6 +50,7 @@ def validate(opts: PretrainingOptions):
         raise InputError(f"--learning_rate={opts.learning_rate}: expected > 0")
     if not opts.albert_config_file:
         raise InputError("--albert_config_file is required (an albert_config.json)")
+    resolve_init_checkpoint(opts.init_checkpoint)   # a release name is fetched into the cache now
     try:
         config = AlbertConfig.from_json_file(opts.albert_config_file)
     except InputError as err:

@@ -14,12 +14,13 @@ import shutil
 
 import tensorflow as tf
 
+from albert_nb.errors import InputError
 from albert_nb.faults import fault_point
 from albert_nb.interop import checkpoints as interop_checkpoints
+from albert_nb.interop import releases
 from albert_nb.io_utils import atomic_path
 from albert_nb.paths import CHECKPOINT_NAME
 from albert_nb.training.resume import damaged_error, is_damage
-
 
 def checkpoint_steps(output_dir: str) -> dict[int, str]:
     """{step: prefix} of every `model.ckpt-<step>` in output_dir (best excluded), oldest first."""
@@ -85,13 +86,36 @@ def read_weights(model, prefix: str, global_step=None) -> None:
         raise
 
 
+def resolve_init_checkpoint(path: str | None, flag: str = "--init_checkpoint") -> str | None:
+    """The local checkpoint (prefix or folder) a `--init_checkpoint` value names.
+
+    A release name from the table (`albert_base_v2`), a release tarball's path or URL becomes
+    its unpacked folder in the cache (`albert_nb.interop.releases.resolve_checkpoint`:
+    downloaded once, then reused with no request; `ALBERT_NB_MODELS_URL` names a mirror); a
+    prefix or folder that exists is returned as it is. Anything else is refused in one line.
+    """
+    if not path:
+        return None
+    try:
+        local = os.fspath(releases.resolve_checkpoint(path))
+    except InputError as err:
+        raise InputError(f"{flag}={path!r}: {err}") from None
+    if not (os.path.exists(local + ".index") or os.path.isdir(local)):
+        raise InputError(f"{flag}={path!r}: no such checkpoint (expected {path}.index, a "
+                         "directory, or a release name: python -m albert_nb.download --list)")
+    return local
+
+
 def load_init_checkpoint(model, path: str, init_from_group0: bool = False) -> str:
     """Initialise `model` from `path`: the one hook every --init_checkpoint goes through.
+
+    `path` is anything `resolve_init_checkpoint` takes (a prefix, a folder, a release name).
 
     `albert_nb.interop.checkpoints` reads both our checkpoints and Google's TF1 ones (and
     TF-Hub's), checking names and shapes; with `init_from_group0` each weight loads from its own
     name when the checkpoint has it, else from group 0's, as the original's assignment map did.
     Returns what was loaded.
     """
-    report = interop_checkpoints.load_init_checkpoint(model, path, init_from_group0=init_from_group0)
+    report = interop_checkpoints.load_init_checkpoint(model, resolve_init_checkpoint(path),
+                                                      init_from_group0=init_from_group0)
     return report.summary()
