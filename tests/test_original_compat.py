@@ -71,6 +71,41 @@ def test_word_start_flags_of_real_text_match_the_original(sp_tokenizer, tmp_path
     assert list(sentence[1]) == [int(original_is_start_piece_sp(p)) for p in pieces]
 
 
+# ------------------------------------------------- digit-comma rule (a deliberate difference)
+def original_encode_pieces_py3(sp_model, text):
+    """tokenization.encode_pieces of the original as it runs under Python 3. Its
+    SPIECE_UNDERLINE is the *bytes* b"\xe2\x96\x81", so `piece[0] != SPIECE_UNDERLINE` is always
+    true and `cur_pieces[0][0] == SPIECE_UNDERLINE` always false: the "\u2581" that re-encoding
+    a word-continuing "0," adds is never removed. (Under Python 2 a one-byte `piece[0]` never
+    equals the three-byte marker either.)"""
+    out = []
+    for piece in sp_model.EncodeAsPieces(text):
+        if len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit():
+            out.extend(sp_model.EncodeAsPieces(piece[:-1].replace("\u2581", "")) + [","])
+        else:
+            out.append(piece)
+    return out
+
+
+def test_digit_comma_rule_differs_from_the_original_only_where_it_adds_a_word_boundary(tmp_path):
+    """Notebook 02's demonstration: a model with the piece "0," (forced in, as a 30000-piece
+    model learns it from number-heavy text); the original gives other ids than ours."""
+    from albert_nb.tokenizers.tokenization import encode_pieces, preprocess_text
+
+    text = [f"about {n:,} people came, and {n * 7 % 1000} left." for n in range(1000, 90000, 731)]
+    model = vocab_training.train_sentencepiece(text, tmp_path / "dc", vocab_size=120,
+                                               hard_vocab_limit=False, extra_user_defined_symbols=("0,",))
+    tok = FullTokenizer(spm_model_file=model)
+    differ = 0
+    for number in ("1,000,000", "2,500,000", "12,345", "7,070"):
+        line = preprocess_text(f"about {number} people", lower=True)
+        original, ours = original_encode_pieces_py3(tok.sp_model, line), encode_pieces(tok.sp_model, line)
+        assert encode_pieces(tok.sp_model, line, strip_added_underline=False) == original
+        assert "".join(ours) == "".join(tok.sp_model.EncodeAsPieces(line))   # no new boundary
+        differ += tok.convert_tokens_to_ids(original) != tok.convert_tokens_to_ids(ours)
+    assert differ >= 2
+
+
 # ------------------------------------------------------------ n-gram selection (item 8)
 def original_mask_distribution(units, budget, probs):
     """Exact distribution of the original's n-gram selection: {frozenset(positions): P}.
@@ -383,12 +418,17 @@ def test_run_glue_sh_two_phases_then_export_alone_through_a_hub_module(hub_modul
               "--train_batch_size=4", f"--albert_hub_module_handle={module}"]
     phase1 = parse_run_classifier(common + ["--do_train", "--nodo_eval", "--nodo_predict",
                                             "--init_checkpoint="])
+    out.mkdir()
+    theirs = out / "mnli_train.tf_record"        # the original's cache in the shared folder (5)
+    theirs.write_bytes(b"the original's padded records")
     assert phase1.keep_checkpoint_max == 0
     messages = []
     trained = classifier.run(phase1, show=messages.append, show_progress=False)
     assert any("encoder from hub module" in m for m in messages), messages
     tokenizer = trained["tuner"].tokenizer                      # the module's, with its casing
     assert tokenizer.spm_model_file.startswith(module) and tokenizer.do_lower_case is False
+    assert theirs.read_bytes() == b"the original's padded records"
+    assert (out / "albert_nb_mnli_train.tf_record").is_file()
     assert sorted(int(f.split("-")[-1][:-6]) for f in os.listdir(out)
                   if f.startswith("model.ckpt-") and f.endswith(".index")) == list(range(1, 9))
 
