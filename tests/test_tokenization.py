@@ -226,3 +226,14 @@ def test_start_piece_rules():
     assert not sp("ing") and not sp("s")
     assert tokenization.is_start_piece_wordpiece("run")
     assert not tokenization.is_start_piece_wordpiece("##ing")
+
+
+def test_unk_rates_count_sentences_and_tokens(tmp_path):
+    from albert_nb.tokenizers.vocab_training import unk_rates
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat"]) + "\n")
+    tok = FullTokenizer(vocab_file=vocab)
+    # [the cat sat] [the [UNK] sat] [[UNK] [UNK]]: 2 of 3 sentences, 3 of 8 tokens
+    assert unk_rates(tok, ["the cat sat", "the dog sat", "a dog"]) == (2 / 3, 3 / 8)
+    assert unk_rates(tok, []) == (0.0, 0.0)
