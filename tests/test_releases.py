@@ -191,7 +191,7 @@ def test_init_checkpoint_takes_a_release_name_in_every_trainer(server, release, 
                                   release["reference"])
     assert server.count() == 1                                  # reused: no request
     assert resolve_init_checkpoint(str(cached)) == str(cached)
-    with pytest.raises(InputError, match=r"--init_checkpoint='albert_base_v3': no such checkpoint"):
+    with pytest.raises(InputError, match=r"--init_checkpoint='albert_base_v3': checkpoint not found"):
         resolve_init_checkpoint("albert_base_v3")
     bad = PretrainingOptions(input_file=str(tmp_path / "none.tfrecord"), output_dir=str(tmp_path / "p"),
                              albert_config_file=str(cached / "albert_config.json"),

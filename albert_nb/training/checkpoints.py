@@ -101,7 +101,7 @@ def resolve_init_checkpoint(path: str | None, flag: str = "--init_checkpoint") -
     except InputError as err:
         raise InputError(f"{flag}={path!r}: {err}") from None
     if not (os.path.exists(local + ".index") or os.path.isdir(local)):
-        raise InputError(f"{flag}={path!r}: no such checkpoint (expected {path}.index, a "
+        raise InputError(f"{flag}={path!r}: checkpoint not found (expected {path}.index, a "
                          "directory, or a release name: python -m albert_nb.download --list)")
     return local
 
