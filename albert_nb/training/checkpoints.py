@@ -22,6 +22,7 @@ from albert_nb.io_utils import atomic_path
 from albert_nb.paths import CHECKPOINT_NAME
 from albert_nb.training.resume import damaged_error, is_damage
 
+
 def checkpoint_steps(output_dir: str) -> dict[int, str]:
     """{step: prefix} of every `model.ckpt-<step>` in output_dir (best excluded), oldest first."""
     out = {}
