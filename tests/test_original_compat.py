@@ -509,7 +509,7 @@ def test_masked_lm_budget_is_the_originals_float_flag(tmp_path):
 
 # --------------------------------------------------------------- --optimizer (item 12)
 @pytest.mark.parametrize("program", ["run_classifier", "run_pretraining", "run_squad_v1", "run_squad_v2",
-                                     "run_race"])
+                                     "run_race", "run_tagging"])
 def test_a_bad_optimizer_is_one_clear_line_and_exit_2(program):
     """The original's run_classifier takes any string and fails later ("Not supported
     optimizer"); ours is an enum refused at parse time, before TensorFlow loads."""
