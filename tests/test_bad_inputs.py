@@ -484,7 +484,7 @@ def test_selection_commits_best_copy_and_files_before_the_history(tmp_path):
 
 def test_reconcile_redoes_an_interrupted_best_copy(tmp_path, capsys):
     from albert_nb.training.checkpoints import copy_checkpoint, same_checkpoint
-    from albert_nb.training.selection import Selection
+    from albert_nb.training.selection import Selection, intact_step
 
     out = str(tmp_path)
     prefixes = {step: _fake_checkpoint(out, step, step) for step in (2, 4)}
@@ -519,6 +519,12 @@ def test_reconcile_redoes_an_interrupted_best_copy(tmp_path, capsys):
     assert (tmp_path / "best_trial.txt").read_text() == "4:4:0.5"
     warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("Warning:")]
     assert "step 2, the best in eval_history.json, can no longer be selected" in warnings[0]
+    # a damaged source is never copied over an intact best
+    with open(prefixes[4] + ".data-00000-of-00001", "r+b") as handle:
+        handle.truncate(10)
+    Selection(out, "eval_accuracy").reconcile()
+    assert not capsys.readouterr().err
+    assert intact_step(best) == 4
 
 
 # --------------------------------------------------- resuming: damaged checkpoints, step counts, ids

@@ -228,24 +228,27 @@ def test_run_classifier_killed_at_each_write_point(tmp_path, release):
     assert _tensors(out / "model.ckpt-best")["global_step/.ATTRIBUTES/VARIABLE_VALUE"] == int(best_step)
 
 
+PRETRAINING_POINTS = ("train.checkpoint:2", "checkpoint.copy", "pretraining.eval_results")
+
+
+def _pretraining_args(records, release, out):
+    """run_pretraining on records of the release's 24 positions (4 predictions), 4 steps."""
+    return [f"--input_file={records}", f"--output_dir={out}",
+            f"--albert_config_file={os.path.join(release, 'albert_config.json')}",
+            "--do_train", "--do_eval", "--max_seq_length=24", "--max_predictions_per_seq=4",
+            "--train_batch_size=4", "--eval_batch_size=8", "--num_train_steps=4",
+            "--num_warmup_steps=1", "--save_checkpoints_steps=2", "--max_eval_steps=2",
+            "--deterministic", "--noprogress"]
+
+
 def test_run_pretraining_killed_at_each_write_point(tmp_path, release, corpus):
     records = tmp_path / "train.tfrecord"
     made = cli("create_pretraining_data", *[a.replace("=32", "=24").replace("seq=5", "seq=4")
                                             for a in _cpd_args(corpus, release, records)])
     assert made.returncode == 0, made.stderr[-2000:]
-
-    def args(out):
-        return [f"--input_file={records}", f"--output_dir={out}",
-                f"--albert_config_file={os.path.join(release, 'albert_config.json')}",
-                "--do_train", "--do_eval", "--max_seq_length=24", "--max_predictions_per_seq=4",
-                "--train_batch_size=4", "--eval_batch_size=8", "--num_train_steps=4",
-                "--num_warmup_steps=1", "--save_checkpoints_steps=2", "--max_eval_steps=2",
-                "--deterministic", "--noprogress"]
-
     reference, out = tmp_path / "reference", tmp_path / "killed"
-    done = cli("run_pretraining", *args(reference))
+    done = cli("run_pretraining", *_pretraining_args(records, release, reference))
     assert done.returncode == 0, done.stderr[-2000:]
-    _killed_chain("run_pretraining", args(out),
-                  ("train.checkpoint:2", "checkpoint.copy", "pretraining.eval_results"), out)
+    _killed_chain("run_pretraining", _pretraining_args(records, release, out), PRETRAINING_POINTS, out)
     assert (out / "eval_results.txt").read_bytes() == (reference / "eval_results.txt").read_bytes()
     _same_checkpoints(reference, out, ("model.ckpt-best", "model.ckpt-2", "model.ckpt-4"))

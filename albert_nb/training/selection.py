@@ -47,6 +47,17 @@ def read_best_trial(path) -> tuple[int, int, float]:
     return int(step), int(best_step), float(best)
 
 
+def intact_step(prefix: str) -> int | None:
+    """The global_step of a checkpoint whose every tensor reads (CRCs checked), else None."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+        return int(reader.get_tensor("global_step/.ATTRIBUTES/VARIABLE_VALUE"))
+    except Exception:   # missing, truncated or not ours
+        return None
+
+
 class Selection:
     """The evaluated checkpoints of one output_dir and the best of them by `key` (higher wins)."""
 
@@ -125,22 +136,17 @@ class Selection:
     def _best_holds(self, step: int) -> bool:
         """Whether model.ckpt-best is a complete copy of the checkpoint of `step`."""
         source = os.path.join(self.output_dir, f"{CHECKPOINT_NAME}-{step}")
-        if os.path.isfile(source + ".index"):
-            return same_checkpoint(source, self.best_prefix)
-        try:     # the source is gone (retention): the copy's own step and every tensor's CRC
-            reader = tf.train.load_checkpoint(self.best_prefix)
-            for key in reader.get_variable_to_shape_map():
-                reader.get_tensor(key)
-            return int(reader.get_tensor("global_step/.ATTRIBUTES/VARIABLE_VALUE")) == step
-        except Exception:   # missing, truncated or not ours: it does not hold `step`
-            return False
+        if same_checkpoint(source, self.best_prefix):
+            return True
+        # The source is gone (retention) or damaged: the copy's own step and every tensor's CRC.
+        return intact_step(self.best_prefix) == step
 
     def reconcile(self, show: Callable[[str], None] = warn) -> None:
         """Make the selection one consistent state again after a kill (see the module
         docstring): model.ckpt-best holds the best recorded step, and the result files say so.
 
-        A best step whose checkpoint is gone and whose copy is missing or damaged cannot be
-        selected any more: it leaves the history, with a warning naming it."""
+        A best step whose checkpoint is gone (or damaged) and whose copy is missing or damaged
+        cannot be selected any more: it leaves the history, with a warning naming it."""
         while self.history:
             best = self.best()
             step = best["global_step"]
@@ -149,13 +155,13 @@ class Selection:
                 break       # the --init_checkpoint evaluated as step 0: nothing was copied
             if self._best_holds(step):
                 break
-            if os.path.isfile(source + ".index"):
+            if intact_step(source) == step:
                 show(f"{self.best_prefix} does not hold step {step}, the best in {HISTORY_FILE} "
                      f"(an interrupted copy); copying {source} to it again")
                 copy_checkpoint(source, self.best_prefix)
                 break
             show(f"step {step}, the best in {HISTORY_FILE}, can no longer be selected: "
-                 f"{source} is gone and {self.best_prefix} does not hold it; dropping it")
+                 f"{source} is gone or damaged and {self.best_prefix} does not hold it; dropping it")
             self.history = [r for r in self.history if r["global_step"] != step]
             atomic_write_json(os.path.join(self.output_dir, HISTORY_FILE), self.history,
                               sort_keys=False)
