@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
 from albert_nb.finetuning import multiple_choice as mc
 from albert_nb.finetuning.trainer import TaskTrainer, loop_settings, resolve_model_source
 from albert_nb.io_utils import atomic_write_json, atomic_write_text
@@ -178,6 +179,7 @@ class MultipleChoiceTrainer(TaskTrainer):
         source = self.load_best()
         metrics, logits = self.evaluate_split("test", self.opts.predict_batch_size)
         text = "".join(f"{k} = {metrics[k]}\n" for k in sorted(metrics))
+        fault_point("predict.outputs")
         atomic_write_text(os.path.join(self.opts.output_dir, "predict_results.txt"), text)
         self._write_predictions("test", logits, "predictions.json")
         return {"checkpoint": source, "metrics": metrics, "logits": logits}

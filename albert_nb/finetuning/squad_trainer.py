@@ -32,6 +32,7 @@ import keras
 import tensorflow as tf
 
 from albert_nb.errors import InputError
+from albert_nb.faults import fault_point
 from albert_nb.finetuning import squad_decode, squad_features as sf
 from albert_nb.finetuning.trainer import TaskTrainer, loop_settings, resolve_model_source
 from albert_nb.io_utils import atomic_write_bytes, atomic_write_json
@@ -268,6 +269,7 @@ class SquadTrainer(TaskTrainer):
         """Predictions of the selected checkpoint (best F1; else the newest) on --predict_file."""
         source = self.load_best()
         out = self.decode()
+        fault_point("predict.outputs")
         files = squad_decode.write_prediction_files(self.opts.output_dir, out["predictions"],
                                                     out["nbest"], out["null_odds"])
         if out["metrics"] is not None and not self.selection.history:
