@@ -126,7 +126,7 @@ def build_fixtures(root: str) -> dict:
     from test_bad_inputs import _rewrite
 
     def big_id(index, example):
-        if index == 3:
+        if index >= 3:
             example.features.feature["input_ids"].int64_list.value[1] = 10 ** 6
 
     def shorter_from_5(index, example):
@@ -139,7 +139,9 @@ def build_fixtures(root: str) -> dict:
     _trained_copies(f, root)
     with open(records, "rb") as handle:
         raw = handle.read()
-    f["rec_truncated"] = write("truncated.tfrecord", raw[: len(raw) * 2 // 3])
+    # Cut inside a record: a cut at a record boundary (these records are all of one size) is a
+    # valid shorter file that no reader can tell apart.
+    f["rec_truncated"] = write("truncated.tfrecord", raw[: len(raw) * 2 // 3 + 7])
     f["rec_garbage"] = write("garbage.tfrecord", b"\x00not a tfrecord" * 10)
     f["corpus_nul"] = write("nul.txt", b"one \x00 sentence.\nand \x07 two.\n\nthird doc.\n")
     f["corpus_latin1"] = write("latin1.txt", "caf\xe9 au lait.\n".encode("latin-1"))
@@ -230,7 +232,7 @@ def cases(f: dict) -> dict[str, list[tuple[str, list[str], str]]]:
                                   "--max_predictions_per_seq=4", "--do_train", "--noprogress"], "error"),
         ("bad enum", ["--optimizer=sgd"], "error"),
         ("unknown flag", ["--num_train_step=3"], "error"),
-        ("id >= vocab_size in record 3", [f"--albert_config_file={f['config']}",
+        ("ids >= vocab_size from record 3", [f"--albert_config_file={f['config']}",
                                           f"--input_file={f['rec_big_id']}", *pre_base[:-1],
                                           f"--output_dir={out('pre4')}", "--do_train", "--noprogress"], "error"),
         ("lengths change mid-file", [f"--albert_config_file={f['config']}",

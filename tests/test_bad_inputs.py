@@ -120,6 +120,16 @@ def test_outputs_named_twice_or_equal_to_an_input_are_refused(tmp_path, tokenize
     assert corpus.read_bytes() == original and not out.exists()
 
 
+def test_unwritable_outputs_are_refused_before_the_corpus_is_read(tmp_path, tokenizer, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("nul \x00 here.\nanother line.\n")       # reading it would warn
+    with pytest.raises(InputError, match="is a directory"):
+        cpd.run(str(corpus), str(tmp_path), tokenizer, show_progress=False)
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        cpd.run(str(corpus), f"{corpus}/sub/x.tfrecord", tokenizer, show_progress=False)
+    assert not capsys.readouterr().err                           # the error is the only line
+
+
 def test_control_characters_are_counted_in_one_warning(tmp_path, tokenizer, capsys):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a clean line.\nnul \x00 and bell \x07 here.\n\nthird\x01 line.\n")
@@ -573,13 +583,14 @@ def test_resume_falls_back_from_a_damaged_checkpoint(tmp_path, release, short_re
                      f"checkpoint in {out} (step 6): nothing to train; raise --num_train_steps "
                      "to train further"]
 
-    # Every checkpoint damaged: refused in one line naming the oldest (no fresh start from
+    # Every checkpoint damaged: refused in one line naming them (no fresh start from
     # half-restored weights); read directly, a damaged checkpoint is refused the same way.
     for step in (2, 4, 6):
         _truncate(out / f"model.ckpt-{step}")
-    with pytest.raises(InputError, match=rf"checkpoint '{out / 'model.ckpt-2'}' is damaged") as info:
+    with pytest.raises(InputError, match=r"every checkpoint in --output_dir=.* is damaged "
+                                         r"\(model.ckpt-6, model.ckpt-4, model.ckpt-2;") as info:
         _pretrainer(release, short_records, out, 8).train(show_progress=False)
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and not capsys.readouterr().err   # no warning before it
     with pytest.raises(InputError, match="model.ckpt-6' is damaged"):
         read_weights(trainer.model, str(out / "model.ckpt-6"))
 

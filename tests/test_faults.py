@@ -242,10 +242,12 @@ def _pretraining_args(records, release, out):
 
 
 def test_run_pretraining_killed_at_each_write_point(tmp_path, release, corpus):
+    from albert_nb.pretraining import create
+    from albert_nb.tokenizers.tokenization import FullTokenizer
+
     records = tmp_path / "train.tfrecord"
-    made = cli("create_pretraining_data", *[a.replace("=32", "=24").replace("seq=5", "seq=4")
-                                            for a in _cpd_args(corpus, release, records)])
-    assert made.returncode == 0, made.stderr[-2000:]
+    create.run(corpus, str(records), FullTokenizer(spm_model_file=os.path.join(release, "30k-clean.model")),
+               max_seq_length=24, max_predictions_per_seq=4, dupe_factor=2, show_progress=False)
     reference, out = tmp_path / "reference", tmp_path / "killed"
     done = cli("run_pretraining", *_pretraining_args(records, release, reference))
     assert done.returncode == 0, done.stderr[-2000:]

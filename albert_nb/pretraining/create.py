@@ -176,9 +176,17 @@ def read_documents(input_files, tokenizer, *, segmenter=None, show_progress: boo
 
 def check_paths(input_files, output_files) -> None:
     """Refuse an output named twice (round-robin would keep half its records) and an output
-    that is also an input (it would overwrite the corpus it is made from)."""
+    that is also an input (it would overwrite the corpus it is made from); an output that cannot
+    be written (a directory, or under a file) is refused before the corpus is read."""
     seen = {}
     for out in output_files:
+        if os.path.isdir(out):
+            raise InputError(f"--output_file {out!r} is a directory; expected a file path to write")
+        parent = os.path.dirname(os.path.abspath(out))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            raise InputError(f"--output_file {out!r}: {parent!r} is a file, not a directory")
         real = os.path.realpath(out)
         if real in seen:
             raise InputError(f"--output_file names {out!r} twice (also as {seen[real]!r}); "

@@ -85,19 +85,30 @@ def restore_newest(checkpoint, output_dir: str, wanted: str = "this model",
     weights. A checkpoint of another model raises the one-line InputError of `mismatch_error`.
     """
     candidates = checkpoint_candidates(output_dir)
-    for index, prefix in enumerate(candidates):
+    damaged = []        # (prefix, error), newest first; said once a usable one is found
+    for prefix in candidates:
         try:
             checkpoint.restore(prefix).assert_existing_objects_matched()
-            return prefix
         except (AssertionError, ValueError) as err:
             raise mismatch_error(output_dir, prefix, err, wanted) from None
         except Exception as err:
             if not is_damage(err):
                 raise
-            if index + 1 == len(candidates):
-                raise damaged_error(prefix, err) from None
-            show(f"checkpoint {prefix} is damaged ({damage_detail(err)}); resuming from "
-                 f"{candidates[index + 1]} instead")
+            damaged.append((prefix, err))
+            continue
+        if damaged:
+            names = ", ".join(os.path.basename(p) for p, _ in damaged)
+            show(f"checkpoint {damaged[0][0]} is damaged ({damage_detail(damaged[0][1])})"
+                 + (f", and so are the earlier {names.split(', ', 1)[1]}" if len(damaged) > 1 else "")
+                 + f"; resuming from {prefix} instead")
+        return prefix
+    if len(damaged) == 1:
+        raise damaged_error(*damaged[0])
+    if damaged:
+        raise InputError(f"every checkpoint in --output_dir={output_dir!r} is damaged "
+                         f"({', '.join(os.path.basename(p) for p, _ in damaged)}; the newest: "
+                         f"{damage_detail(damaged[0][1])}): nothing to resume from; use a new "
+                         "--output_dir")
     return None
 
 
