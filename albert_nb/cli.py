@@ -19,6 +19,7 @@ import sys
 from absl import flags
 
 from albert_nb.errors import InputError
+from albert_nb.training import cluster, distribute
 
 # TensorFlow's file errors (it raises its own types, not OSError); other TF errors are bugs and
 # keep their traceback.
@@ -57,7 +58,14 @@ def command(program: str, required: tuple[str, ...] = ()):
                 for name in required:
                     if not getattr(flags.FLAGS, name):
                         raise InputError(f"--{name} is required")
+                if "use_tpu" in flags.FLAGS and not (flags.FLAGS.use_tpu or flags.FLAGS.tpu_name):
+                    # A training command (it has the TPU flags): join TF_CONFIG's cluster before
+                    # TensorFlow runs anything else.
+                    distribute.start_cluster()
                 return main(argv)
+            except cluster.WorkerDone as done:
+                print(f"{program}: {done}", file=sys.stderr)
+                sys.exit(0)
             except InputError as err:
                 fail(program, "InputError", str(err))
             except OSError as err:

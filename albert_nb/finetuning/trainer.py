@@ -146,7 +146,8 @@ class TaskTrainer(Trainer):
         self.evaluate_at_save, self._on_eval = False, None
         super().__init__(settings)
         self.show_progress = show_progress
-        self.selection = Selection(opts.output_dir, self.selection_key)
+        # self.opts: a non-chief worker's own folder (see Trainer._join_cluster)
+        self.selection = Selection(self.opts.output_dir, self.selection_key)
         self.selection.reconcile()          # after a kill mid-selection: one state again
 
     # -- the loop's hooks ------------------------------------------------------------------
@@ -189,8 +190,8 @@ class TaskTrainer(Trainer):
         """Train to the last step; with `evaluate`, each saved checkpoint is evaluated on dev at
         once and the selection updated. Returns the logged records."""
         self.evaluate_at_save, self._on_eval = evaluate, on_eval
-        if evaluate:    # checkpoints saved before a kill but not evaluated (retention may
-            # delete them before the final sweep); a damaged one is the resume's to report
+        if evaluate and self.is_chief:  # checkpoints saved before a kill but not evaluated
+            # (retention may delete them before the final sweep); a damaged one is the resume's
             self.evaluate_missing(on_eval, skip_damaged=True)
         return super().train(on_log=on_log, show_progress=self.show_progress
                              if show_progress is None else show_progress)

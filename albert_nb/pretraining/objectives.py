@@ -5,10 +5,16 @@
   table itself plus an output bias (`model.heads.MaskedLMHead`).
 * sentence order (SOP): cross entropy of the 2-way classifier on the pooled [CLS] vector.
 * total = MLM + SOP.
+
+Under a strategy with several replicas the MLM denominator is the *global* batch's weight sum
+(`global_weight_sum`), so the loss is the one-device loss whatever the replica count (the
+original's TPU cores each divided by their own count, which weights a core with fewer masked
+tokens more). SOP needs nothing: every replica holds the same number of examples.
 """
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from albert_nb.model.inputs import INPUT_NAMES
@@ -24,8 +30,19 @@ def masked_lm_loss(mlm_logits, masked_lm_ids, masked_lm_weights):
     labels = ops.cast(masked_lm_ids, "int32")[..., None]                   # [batch, P, 1]
     nll = -ops.take_along_axis(log_probs, labels, axis=-1)[..., 0]         # [batch, P]
     weights = ops.cast(masked_lm_weights, "float32")                        # [batch, P]
-    loss = ops.sum(weights * nll) / (ops.sum(weights) + 1e-5)
+    loss = ops.sum(weights * nll) / (global_weight_sum(ops.sum(weights)) + 1e-5)
     return loss, nll
+
+
+def global_weight_sum(weight_sum):
+    """A replica's share of the global batch's weight sum (the sum over replicas divided by
+    their count): the training loop divides each replica's loss by the replica count and sums
+    the gradients, so sum_r(S_r / this) / replicas = sum(S) / sum(W), the one-device mean.
+    Outside a multi-replica step (one device, evaluation) it is `weight_sum` itself."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return weight_sum
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, weight_sum) / context.num_replicas_in_sync
 
 
 def sentence_order_loss(sop_logits, labels):

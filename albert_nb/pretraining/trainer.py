@@ -193,7 +193,7 @@ class Pretrainer(Trainer):
 
     # -- evaluation -----------------------------------------------------------------------
     def _build_eval_step(self):
-        model, strategy = self.model, self.strategy
+        model, strategy = self.model, self.eval_strategy
 
         def step(batch):
             outputs = model(model_inputs(batch), training=False)
@@ -210,7 +210,7 @@ class Pretrainer(Trainer):
         if self._eval_step is None:
             self._eval_step = self._build_eval_step()
         self.eval_metrics.reset()
-        dataset = self.strategy.experimental_distribute_dataset(self.eval_dataset(files))
+        dataset = self.eval_strategy.experimental_distribute_dataset(self.eval_dataset(files))
         for batch in dataset:
             self._eval_step(batch)
         results = self.eval_metrics.result()

@@ -5,8 +5,15 @@ The original only knew TPUEstimator (falling back to one CPU/GPU). Here the choi
 
 * `--use_tpu` or `--tpu_name` -> `TPUStrategy` (resolved from tpu_name / tpu_zone / gcp_project /
   master, as the original's TPUClusterResolver);
+* `TF_CONFIG` naming more than one worker -> `MultiWorkerMirroredStrategy` (every worker's
+  devices are replicas; gradients are all-reduced over the network; see
+  `albert_nb.training.cluster` for who writes what). It must exist before TensorFlow runs
+  anything else in the process, so the training CLIs call `start_cluster()` first;
 * more than one visible GPU -> `MirroredStrategy` (data parallel, gradients summed);
 * otherwise the default strategy (one GPU or the CPU).
+
+`distribute_dataset` splits each global batch between the replicas the same way for every
+strategy, so a run's result depends on the global batch and not on how many workers share it.
 
 `set_precision("mixed_float16" | "mixed_bfloat16" | "auto" | None)` sets the Keras dtype policy;
 float16 training then needs a `LossScaleOptimizer`, which `wrap_for_precision` adds. "auto" picks
@@ -17,6 +24,7 @@ cores (compute capability >= 7.0), float32 elsewhere.
 from __future__ import annotations
 
 from albert_nb.errors import InputError
+from albert_nb.training import cluster as cluster_spec
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ALIASES = {"fp32": "float32", "fp16": "mixed_float16", "float16": "mixed_float16",
@@ -25,6 +33,33 @@ ALIASES = {"fp32": "float32", "fp16": "mixed_float16", "float16": "mixed_float16
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 # Tensor cores (Volta and later) make float16 matmuls several times faster than float32.
 FP16_MIN_COMPUTE_CAPABILITY = (7, 0)
+# Class names of strategies under the names tf.distribute documents them by.
+PUBLIC_NAMES = {"CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
+                "_DefaultDistributionStrategy": "DefaultStrategy"}
+_MULTI_WORKER = []  # the process's one MultiWorkerMirroredStrategy (a second cannot be made)
+
+
+def start_cluster():
+    """Create the MultiWorkerMirroredStrategy when TF_CONFIG names several workers (else None).
+
+    TensorFlow configures collective ops only before its runtime starts, so this must run
+    before any other TensorFlow call of the process; the training CLIs call it first. Once
+    made, the same strategy is returned on every call.
+    """
+    if _MULTI_WORKER:
+        return _MULTI_WORKER[0]
+    if cluster_spec.from_env() is None:
+        return None
+    import tensorflow as tf
+
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as err:
+        raise RuntimeError(f"{cluster_spec.TF_CONFIG} names several workers but TensorFlow "
+                           "already ran in this process; call albert_nb.training.distribute."
+                           "start_cluster() before anything else") from err
+    _MULTI_WORKER.append(strategy)
+    return strategy
 
 
 def select_strategy(use_tpu: bool = False, tpu_name: str | None = None, tpu_zone: str | None = None,
@@ -42,6 +77,9 @@ def select_strategy(use_tpu: bool = False, tpu_name: str | None = None, tpu_zone
             raise InputError(f"--use_tpu/--tpu_name={tpu_name!r}: no TPU could be reached "
                              f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
         return tf.distribute.TPUStrategy(resolver)
+    multi_worker = start_cluster()
+    if multi_worker is not None:
+        return multi_worker
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in gpus])
@@ -49,8 +87,37 @@ def select_strategy(use_tpu: bool = False, tpu_name: str | None = None, tpu_zone
 
 
 def describe(strategy) -> str:
-    """One line for logs: strategy class and replica count."""
-    return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)"
+    """One line for logs: strategy class and replica count (and this worker, when several)."""
+    name = type(strategy).__name__
+    line = f"{PUBLIC_NAMES.get(name, name)} with {strategy.num_replicas_in_sync} replica(s)"
+    cluster = cluster_spec.from_env() if is_multi_worker(strategy) else None
+    if cluster is not None:
+        line += (f" on {cluster.num_workers} workers (this is {cluster.name}"
+                 f"{', the chief' if cluster.is_chief else ''})")
+    return line
+
+
+def is_multi_worker(strategy) -> bool:
+    return bool(_MULTI_WORKER) and strategy is _MULTI_WORKER[0]
+
+
+def distribute_dataset(strategy, dataset):
+    """A batched dataset of *global* batches -> the strategy's distributed dataset.
+
+    With several workers, tf.data's default (AUTO) sharding gives each worker whole files when
+    there are enough of them, so two workers would train on other batches than one worker does.
+    Sharding by DATA instead gives each replica its slice of every global batch (worker 0 the
+    first half, worker 1 the second, of the same seeded stream): the same examples meet in
+    the same steps for any number of workers. Every worker reads all the files to do so; input
+    is a small part of a step for ALBERT.
+    """
+    import tensorflow as tf
+
+    if is_multi_worker(strategy):
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
+    return strategy.experimental_distribute_dataset(dataset)
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:

@@ -16,6 +16,12 @@ built before any restore; `global_step`; a `tf.train.Checkpoint` of model, optim
 RNG states and (when tf.data allows) the data iterator; resuming from the newest checkpoint;
 and the loop that runs compiled chunks of at most `iterations_per_loop` steps (the original's
 TPU loop size), never past a log or save boundary.
+
+Several workers (TF_CONFIG, `albert_nb.training.cluster`): all of them train, save (saving is
+collective) and resume from the chief's newest checkpoint, so a cluster restarted after a
+worker died continues to the same final step (BackupAndRestore's contract). Only the chief
+logs, evaluates and writes into output_dir; the others write their checkpoints to their own
+folder, which `train` removes at the end before raising `cluster.WorkerDone`.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ from tqdm.auto import tqdm
 from albert_nb.errors import warn
 from albert_nb.faults import fault_point
 from albert_nb.model.modeling import INPUT_NAMES
-from albert_nb.training import distribute, resume
+from albert_nb.training import cluster, distribute, resume
 from albert_nb.training.checkpoints import CHECKPOINT_NAME, variables_by_path
 from albert_nb.training.optimization import create_optimizer
 
@@ -73,10 +79,11 @@ class Trainer:
         self.settings = s = settings
         if s.deterministic:
             tf.config.experimental.enable_op_determinism()
-        distribute.set_precision(s.mixed_precision)
         self.strategy = distribute.select_strategy(s.use_tpu, s.tpu_name, s.tpu_zone,
                                                    s.gcp_project, s.master)
+        distribute.set_precision(s.mixed_precision, self.strategy)
         os.makedirs(s.output_dir, exist_ok=True)
+        self._join_cluster()
         keras.utils.set_random_seed(s.seed)
         with self.strategy.scope():
             self.model = self.build_model()
@@ -93,6 +100,22 @@ class Trainer:
         self.restore_message = ""
         self.restored = None              # the checkpoint a resumed run started from
         self.show_progress = True
+
+    def _join_cluster(self) -> None:
+        """Who writes: `write_dir` is output_dir, or a non-chief worker's own folder (and its
+        task options point there too, so feature caches land in it). Evaluation runs on the
+        chief alone, on its own devices (`eval_strategy`): a collective op would wait for
+        workers that have finished."""
+        self.cluster = (cluster.from_env() if distribute.is_multi_worker(self.strategy) else None)
+        self.is_chief = self.cluster is None or self.cluster.is_chief
+        self.write_dir = self.settings.output_dir
+        self.eval_strategy = tf.distribute.get_strategy() if self.cluster else self.strategy
+        if not self.is_chief:
+            self.write_dir = cluster.fresh_worker_dir(self.settings.output_dir, self.cluster)
+            opts = getattr(self, "opts", None)
+            if dataclasses.is_dataclass(opts):
+                moved = {k: self.write_dir for k in ("output_dir", "cached_dir") if hasattr(opts, k)}
+                self.opts = dataclasses.replace(opts, **moved)
 
     # -- what a task supplies -----------------------------------------------------------
     def build_model(self):
@@ -122,7 +145,7 @@ class Trainer:
         return {k: batch[k] for k in INPUT_NAMES}
 
     def describe_start(self, message: str) -> str:
-        return f"{message}; {distribute.describe(self.strategy)}"
+        return message
 
     def progress_postfix(self, record: dict) -> dict:
         return {"loss": f"{record['loss']:.3f}"} if "loss" in record else {}
@@ -187,7 +210,7 @@ class Trainer:
         exact next batch. Distributed iterators (MirroredStrategy, TPU) are not; those runs
         rebuild the same seeded stream and skip the batches already consumed.
         """
-        iterator = iter(self.strategy.experimental_distribute_dataset(self.train_dataset()))
+        iterator = iter(distribute.distribute_dataset(self.strategy, self.train_dataset()))
         trackable = isinstance(iterator, tf.__internal__.tracking.Trackable)
         # The dropout RNG states are Keras non-trainable variables that the object graph of a
         # Keras 3 model does not reach; listing them keeps resumed dropout masks identical.
@@ -197,10 +220,11 @@ class Trainer:
         if trackable:
             state["train_iterator"] = iterator
         self.checkpoint = tf.train.Checkpoint(**state)
-        manager = tf.train.CheckpointManager(self.checkpoint, self.settings.output_dir,
+        manager = tf.train.CheckpointManager(self.checkpoint, self.write_dir,
                                              max_to_keep=self.settings.keep_checkpoint_max or None,
                                              checkpoint_name=CHECKPOINT_NAME)
-        # The newest checkpoint that reads; a damaged one falls back to the one before it.
+        # The newest checkpoint that reads (a damaged one falls back to the one before it), in
+        # output_dir: every worker of a cluster restores the chief's.
         self.restored = resume.restore_newest(self.checkpoint, self.settings.output_dir,
                                               f"the {type(self.model).__name__} this run builds")
         if self.restored:
@@ -212,7 +236,7 @@ class Trainer:
             self._train_iterator = iterator
         else:
             skipped = self.train_dataset(skip_batches=step)
-            self._train_iterator = iter(self.strategy.experimental_distribute_dataset(skipped))
+            self._train_iterator = iter(distribute.distribute_dataset(self.strategy, skipped))
         return manager
 
     # -- training -------------------------------------------------------------------------
@@ -237,6 +261,7 @@ class Trainer:
         bar = tqdm(total=s.total_steps, initial=step, unit="step", disable=not show_progress,
                    desc=s.progress_desc, dynamic_ncols=True)
         self.show_line(self.describe_start(self.restore_message))
+        self.show_line(f"strategy: {distribute.describe(self.strategy)}")
         last_time, last_step = time.perf_counter(), step
         self.train_metrics(reset=True)
         while step < s.total_steps:
@@ -251,16 +276,23 @@ class Trainer:
                           **self.speed(step - last_step, now - last_time)}
                 last_time, last_step = now, step
                 history.append(record)
-                self.log_record(record)
-                if on_log is not None:
-                    on_log(record)
+                if self.is_chief:
+                    self.log_record(record)
+                    if on_log is not None:
+                        on_log(record)
                 bar.set_postfix(self.progress_postfix(record))
             if step % s.save_every == 0 or step == s.total_steps:
                 fault_point("train.checkpoint")
-                self.after_save(step, manager.save(checkpoint_number=step))
+                prefix = manager.save(checkpoint_number=step)
+                if self.is_chief:
+                    self.after_save(step, prefix)
                 last_time = time.perf_counter()  # evaluation time is not training speed
             bar.update(step - bar.n)
         bar.close()
+        if not self.is_chief:
+            cluster.remove_worker_dir(self.settings.output_dir, self.cluster)
+            raise cluster.WorkerDone(f"{self.cluster.name} of {self.cluster.num_workers} "
+                                     f"trained to step {step}; the chief writes the outputs")
         return history
 
 

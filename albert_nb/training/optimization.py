@@ -17,13 +17,17 @@ compare numbers with it, and all three are kept here:
 The schedule: a linear warm-up from 0 to `init_lr` over `num_warmup_steps` (counted from
 `start_warmup_step`), then polynomial decay to 0 at `num_train_steps`, computed on the *raw*
 global step (decay does not restart after warm-up, as in the original). Gradients are clipped
-to global norm 1.0 (`global_clipnorm`).
+to global norm 1.0 (`global_clipnorm`), *after* they are summed over replicas: the norm is the
+one-device norm of the global batch's gradient, whatever the replica count. (Keras clips each
+replica's gradient before the sum, as the original's TPU run clipped each core's; then two
+workers would not train like one.)
 """
 from __future__ import annotations
 
 import re
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from albert_nb.errors import InputError
@@ -110,6 +114,21 @@ class _AlbertAdamBase(keras.optimizers.Optimizer):
         if self._decay[index]:
             update = update + self.weight_decay_rate * variable
         return update
+
+    def _clip_gradients(self, grads):
+        # The global-norm clip waits for the replica sum (`_all_reduce_sum_gradients`).
+        return grads if self.global_clipnorm else super()._clip_gradients(grads)
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        """Keras's replica sum (identity on one device), then the global-norm clip."""
+        pairs = list(super()._all_reduce_sum_gradients(grads_and_vars))
+        if not self.global_clipnorm:
+            return pairs
+        present = [i for i, (grad, _) in enumerate(pairs) if grad is not None]
+        clipped, _ = tf.clip_by_global_norm([pairs[i][0] for i in present], self.global_clipnorm)
+        for i, grad in zip(present, clipped):   # dense, as Keras's clip leaves them
+            pairs[i] = (tf.convert_to_tensor(grad), pairs[i][1])
+        return pairs
 
     def get_config(self):
         config = super().get_config()
