@@ -172,3 +172,27 @@ def test_killed_worker_then_restarted_cluster_reaches_the_final_step(data, one_w
     assert f"resumed from {out / f'model.ckpt-{newest}'}" in chief_out
     _assert_same_training(one_worker, out)
     assert not (out / ".worker-1").exists()
+
+
+def test_tf_config_roles_and_bad_specs():
+    from albert_nb.errors import InputError
+    from albert_nb.training import cluster
+
+    def spec(cluster_spec, task):
+        return {"TF_CONFIG": json.dumps({"cluster": cluster_spec, "task": task})}
+
+    two = {"worker": ["h0:1", "h1:1"]}
+    assert cluster.from_env({}) is None
+    assert cluster.from_env(spec({"worker": ["h0:1"]}, {"type": "worker", "index": 0})) is None
+    first, second = (cluster.from_env(spec(two, {"type": "worker", "index": i})) for i in (0, 1))
+    assert first.is_chief and not second.is_chief and second.num_workers == 2
+    assert cluster.worker_dir("/o", first) == "/o"
+    assert cluster.worker_dir("/o", second) == os.path.join("/o", ".worker-1")
+    with_chief = {"chief": ["c:1"], "worker": ["h0:1"]}
+    assert cluster.from_env(spec(with_chief, {"type": "chief", "index": 0})).is_chief
+    assert not cluster.from_env(spec(with_chief, {"type": "worker", "index": 0})).is_chief
+    for bad, words in (({"TF_CONFIG": "{cluster"}, "not JSON"),
+                       (spec({**two, "ps": ["p:1"]}, {"type": "worker", "index": 0}), "ps"),
+                       (spec(two, {"type": "worker", "index": 2}), "is not one of")):
+        with pytest.raises(InputError, match=words):
+            cluster.from_env(bad)

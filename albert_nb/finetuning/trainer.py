@@ -125,7 +125,7 @@ def loop_settings(opts, total_steps: int, warmup_steps: int, save_every: int, de
         log_every=opts.log_every_steps, iterations_per_loop=opts.iterations_per_loop,
         keep_checkpoint_max=opts.keep_checkpoint_max, seed=opts.seed,
         mixed_precision=opts.mixed_precision, jit_compile=opts.jit_compile, progress_desc=desc,
-        **opts.tpu_settings())
+        train_batch_size=opts.train_batch_size, **opts.tpu_settings())
 
 
 class TaskTrainer(Trainer):

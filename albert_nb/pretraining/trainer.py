@@ -124,7 +124,8 @@ class Pretrainer(Trainer):
             keep_checkpoint_max=opts.keep_checkpoint_max, seed=opts.seed,
             mixed_precision=opts.mixed_precision, jit_compile=opts.jit_compile,
             deterministic=opts.deterministic, progress_desc="pretraining",
-            steps_flag=f"--num_train_steps={opts.num_train_steps}", **opts.tpu_settings()))
+            steps_flag=f"--num_train_steps={opts.num_train_steps}",
+            train_batch_size=opts.train_batch_size, **opts.tpu_settings()))
         self._eval_step = None
         self._writer = None
 
@@ -208,6 +209,10 @@ class Pretrainer(Trainer):
     def evaluate(self, files=None) -> dict:
         """Metrics of the current weights on one pass over the eval data."""
         if self._eval_step is None:
+            if self.cluster is not None:
+                # The chief evaluates alone: metrics of its own, not synchronised with workers
+                # that have finished (reading a cluster metric is a collective op).
+                self.eval_metrics = PretrainingMetrics()
             self._eval_step = self._build_eval_step()
         self.eval_metrics.reset()
         dataset = self.eval_strategy.experimental_distribute_dataset(self.eval_dataset(files))

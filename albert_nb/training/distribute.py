@@ -101,23 +101,39 @@ def is_multi_worker(strategy) -> bool:
     return bool(_MULTI_WORKER) and strategy is _MULTI_WORKER[0]
 
 
-def distribute_dataset(strategy, dataset):
-    """A batched dataset of *global* batches -> the strategy's distributed dataset.
+def distribute_dataset(strategy, dataset, global_batch_size: int = 0):
+    """A dataset of *global* batches -> the strategy's distributed dataset.
 
-    With several workers, tf.data's default (AUTO) sharding gives each worker whole files when
-    there are enough of them, so two workers would train on other batches than one worker does.
-    Sharding by DATA instead gives each replica its slice of every global batch (worker 0 the
-    first half, worker 1 the second, of the same seeded stream): the same examples meet in
-    the same steps for any number of workers. Every worker reads all the files to do so; input
-    is a small part of a step for ALBERT.
+    With several workers each replica gets its slice of every global batch, in replica order
+    (worker 0 the first, worker 1 the next, of the same seeded stream), so the same examples
+    meet in the same steps for any number of workers. tf.data's AUTO sharding would give each
+    worker whole files, or whole batches when the batch size is not static (the length-bucketed
+    fine-tuning batches), so several workers would train on other batches than one. Every
+    worker reads all the input to do so; input is a small part of an ALBERT step.
     """
     import tensorflow as tf
 
-    if is_multi_worker(strategy):
+    if not is_multi_worker(strategy):
+        return strategy.experimental_distribute_dataset(dataset)
+    replicas = strategy.num_replicas_in_sync
+    if global_batch_size < 1:
+        raise ValueError("distribute_dataset under several workers needs the global batch size")
+    if global_batch_size % replicas:
+        raise InputError(f"--train_batch_size={global_batch_size} is the global batch and must "
+                         f"split evenly between the {replicas} replicas of the cluster")
+    per_replica = global_batch_size // replicas
+
+    def worker_slices(context):
+        local = replicas // context.num_input_pipelines        # replicas on this worker
+        first = context.input_pipeline_id * local
+        pieces = dataset.rebatch(per_replica, drop_remainder=True)  # [per_replica, ...] each
+        grouped = pieces.batch(replicas, drop_remainder=True)       # one global batch a row
+        mine = grouped.map(lambda row: tf.nest.map_structure(lambda t: t[first:first + local], row))
         options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        dataset = dataset.with_options(options)
-    return strategy.experimental_distribute_dataset(dataset)
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        return mine.unbatch().with_options(options)
+
+    return strategy.distribute_datasets_from_function(worker_slices)
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:

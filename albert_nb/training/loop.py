@@ -69,6 +69,7 @@ class LoopSettings:
     gcp_project: str | None = None
     master: str | None = None
     progress_desc: str = "training"
+    train_batch_size: int = 0             # the global batch (split between workers' replicas)
     steps_flag: str = ""                  # what set total_steps, e.g. "--train_step=6" (messages)
 
 
@@ -210,7 +211,8 @@ class Trainer:
         exact next batch. Distributed iterators (MirroredStrategy, TPU) are not; those runs
         rebuild the same seeded stream and skip the batches already consumed.
         """
-        iterator = iter(distribute.distribute_dataset(self.strategy, self.train_dataset()))
+        batch = self.settings.train_batch_size
+        iterator = iter(distribute.distribute_dataset(self.strategy, self.train_dataset(), batch))
         trackable = isinstance(iterator, tf.__internal__.tracking.Trackable)
         # The dropout RNG states are Keras non-trainable variables that the object graph of a
         # Keras 3 model does not reach; listing them keeps resumed dropout masks identical.
@@ -236,7 +238,7 @@ class Trainer:
             self._train_iterator = iterator
         else:
             skipped = self.train_dataset(skip_batches=step)
-            self._train_iterator = iter(distribute.distribute_dataset(self.strategy, skipped))
+            self._train_iterator = iter(distribute.distribute_dataset(self.strategy, skipped, batch))
         return manager
 
     # -- training -------------------------------------------------------------------------

@@ -120,8 +120,12 @@ class _AlbertAdamBase(keras.optimizers.Optimizer):
         return grads if self.global_clipnorm else super()._clip_gradients(grads)
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
-        """Keras's replica sum (identity on one device), then the global-norm clip."""
-        pairs = list(super()._all_reduce_sum_gradients(grads_and_vars))
+        """Keras's replica sum (identity on one device), then the global-norm clip. Sparse
+        gradients (embedding rows) are summed dense: replicas of length-bucketed batches hold
+        different numbers of rows, which the collective gather of tf.IndexedSlices refuses."""
+        pairs = [(tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g, v)
+                 for g, v in grads_and_vars]
+        pairs = list(super()._all_reduce_sum_gradients(pairs))
         if not self.global_clipnorm:
             return pairs
         present = [i for i, (grad, _) in enumerate(pairs) if grad is not None]
