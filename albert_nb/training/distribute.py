@@ -12,8 +12,8 @@ The original only knew TPUEstimator (falling back to one CPU/GPU). Here the choi
 * more than one visible GPU -> `MirroredStrategy` (data parallel, gradients summed);
 * otherwise the default strategy (one GPU or the CPU).
 
-`distribute_dataset` splits each global batch between the replicas the same way for every
-strategy, so a run's result depends on the global batch and not on how many workers share it.
+`distribute_dataset` gives each replica of a cluster its slice of every global batch, so a
+run's result depends on the global batch and not on how many workers share it.
 
 `set_precision("mixed_float16" | "mixed_bfloat16" | "auto" | None)` sets the Keras dtype policy;
 float16 training then needs a `LossScaleOptimizer`, which `wrap_for_precision` adds. "auto" picks
