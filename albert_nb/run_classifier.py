@@ -9,7 +9,8 @@ The original README's MNLI command works as is (with `albert_nb` for `albert`):
         --save_checkpoints_steps=100 --train_batch_size=128
 
 Every flag of the original is accepted with its default (TPU flags select a TPUStrategy;
-several GPUs give a MirroredStrategy). `--albert_hub_module_handle` replaces
+several GPUs give a MirroredStrategy, a TF_CONFIG naming several workers a
+MultiWorkerMirroredStrategy). `--albert_hub_module_handle` replaces
 --albert_config_file/--init_checkpoint (and the tokenizer when no --spm_model_file is given).
 
 run_glue.sh's per-task settings: `--use_task_defaults` fills warmup_step, learning_rate,

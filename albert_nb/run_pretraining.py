@@ -10,7 +10,8 @@ The original README's command works as is (with `albert_nb` for `albert`):
 
 Every flag of the original is accepted with its default (the flags are generated from
 `albert_nb.pretraining.options.PretrainingOptions`). TPU flags select a TPUStrategy; several
-GPUs give a MirroredStrategy. Additions: --eval_input_file (held-out data; the original
+GPUs give a MirroredStrategy; a TF_CONFIG naming several workers a MultiWorkerMirroredStrategy
+(README: "One command on a TPU, a TPU pod, several GPUs or several hosts"). Additions: --eval_input_file (held-out data; the original
 evaluates on --input_file), --mixed_precision, --jit_compile, --seed, --deterministic,
 --log_every_steps, --progress.
 
