@@ -139,6 +139,18 @@ def test_real_idiom_span_qa_and_cloze(tmp_path):
     dev_idioms = {p["qas"][0]["answers"][0]["text"] for p in paragraphs}
     assert not train_idioms & dev_idioms                     # split by idiom
 
+    questions = idioms.read_chid(folder, "train", window=10)  # ChID layout -> run_race's examples
+    assert len(questions) == 200 and [q.example_id for q in questions] == list(answers)
+    first_q = questions[0]
+    assert first_q.endings == first["candidates"] and first_q.label == answers[blank]
+    before, _, after = first["content"][0].partition(blank)
+    assert first_q.context == before[-10:] + idioms.BLANK + after[:10]
+    assert 0.25 <= idioms.choice_majority_baseline(questions) < 0.5   # shuffled positions
+    (folder / "chid_bad.json").write_text(first_q.context + "\n", encoding="utf-8")
+    (folder / "chid_bad_answer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match=r"chid_bad.json, line 1: expected a JSON object with 'candidates'"):
+        idioms.read_chid(folder, "bad")
+
 
 @needs("jieba")
 def test_jieba_whole_word_flags(tmp_path):

@@ -105,9 +105,9 @@ def test_real_ner_beats_the_majority_baseline(tmp_path):
                           max_seq_length=64, train_batch_size=32, eval_batch_size=128,
                           learning_rate=1e-3, train_step=300, warmup_step=100,
                           save_checkpoints_steps=150, log_every_steps=100)
-    # A post-LN encoder trained from random weights at a high rate with a short warm-up settles
-    # on the all-"O" prior (the constant segment embedding absorbs the bias and LayerNorm then
-    # washes the characters out); 1e-3 with a third of the run as warm-up does learn.
+    # From a zero tag bias, the early gradient is mostly "learn the prior" and Adam's steps
+    # make every character look alike: the tagger settled on all-"O" (P = R = 0 after 150 steps
+    # at 2e-3). Tagger.initialize now starts the bias at the log prior; the rate is moderate.
     result = tagger.run(opts, show=None, show_progress=False)
     majority = tagging.majority_baseline(processor.get_examples("dev"))
     assert majority["f1"] == 0.0

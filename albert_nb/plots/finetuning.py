@@ -80,18 +80,23 @@ def throughput_figure(results: dict, title: str = "Fine-tuning throughput"):
     return fig
 
 
-def comparison_figure(scores: dict, metric: str = "accuracy", title: str = "Pretrained vs from scratch"):
-    """Grouped bars: {task: {run name: best dev score}} (put a "majority class" entry in to
-    show the floor a classifier must beat)."""
+def comparison_figure(scores: dict, metric: str = "accuracy", title: str = "Pretrained vs from scratch",
+                      errors: dict | None = None, axis_title: str | None = None):
+    """Grouped bars: {task: {run name: score}} (put a "majority class" entry in to show the
+    floor a classifier must beat); `errors`, the same shape, draws ± error bars."""
     fig = go.Figure()
     tasks = list(scores)
     run_names = sorted({name for per_task in scores.values() for name in per_task})
     for index, name in enumerate(run_names):
         values = [scores[t].get(name) for t in tasks]
+        bars = None
+        if errors is not None:
+            bars = dict(type="data", array=[(errors.get(t) or {}).get(name) or 0 for t in tasks])
         fig.add_trace(go.Bar(x=tasks, y=values, name=name, marker_color=color_of(name, index),
                              text=[None if v is None else f"{v:.3f}" for v in values],
-                             textposition="auto"))
-    fig.update_layout(title=title, yaxis_title=f"best dev {metric}", barmode="group", height=380)
+                             textposition="auto", error_y=bars))
+    fig.update_layout(title=title, yaxis_title=axis_title or f"best dev {metric}", barmode="group",
+                      height=380)
     return fig
 
 

