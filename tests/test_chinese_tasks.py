@@ -148,7 +148,7 @@ def test_real_idiom_span_qa_and_cloze(tmp_path):
     assert 0.25 <= idioms.choice_majority_baseline(questions) < 0.5   # shuffled positions
     (folder / "chid_bad.json").write_text(first_q.context + "\n", encoding="utf-8")
     (folder / "chid_bad_answer.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(InputError, match=r"chid_bad.json, line 1: expected a JSON object with 'candidates'"):
+    with pytest.raises(InputError, match=r"chid_bad.json, line 1: not a JSON object"):
         idioms.read_chid(folder, "bad")
 
 

