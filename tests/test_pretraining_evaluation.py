@@ -5,7 +5,7 @@ import pytest
 
 import albert_nb as an
 from albert_nb.experiments import learning_curves, paper_claims, transitions
-from albert_nb.pretraining import evaluation
+from albert_nb.pretraining import evaluation, grown
 
 V, MASK = 12, 4
 
@@ -86,6 +86,28 @@ def test_model_reports_run_on_real_records_shapes():
     assert all(v > 0 for v in curve["l2"]) and all(0 <= v <= 2 for v in curve["cosine"])
 
 
+def test_subsample_keeps_evenly_spaced_records():
+    arrays = {"input_ids": np.arange(10)[:, None], "next_sentence_labels": np.arange(10) % 2}
+    kept = evaluation.subsample(arrays, 4)
+    assert kept["input_ids"].ravel().tolist() == [0, 3, 6, 9]
+    assert kept["next_sentence_labels"].tolist() == [0, 1, 0, 1]
+    assert evaluation.subsample(arrays, None) is arrays and evaluation.subsample(arrays, 10) is arrays
+
+
+def test_grown_model_has_same_and_different_block_pairs_whatever_the_tiny_depth():
+    two_layers = an.AlbertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+                                 num_attention_heads=2, intermediate_size=64)
+    config = grown.grown_config(two_layers)
+    assert (config.num_hidden_layers, config.num_hidden_groups, config.num_attention_heads) == (4, 2, 4)
+
+
+def test_paper_claim_verdicts_need_two_standard_errors():
+    assert paper_claims.verdict(0.05, 0.02, "x").startswith("shown")
+    assert paper_claims.verdict(0.03, 0.02, "x").startswith("not shown at this scale")
+    assert paper_claims.verdict(-0.05, 0.02, "x").startswith("the opposite")
+    assert paper_claims.difference_se(0.03, 0.04) == pytest.approx(0.05)
+
+
 def test_oscillation_is_the_mean_layer_to_layer_change():
     assert transitions.oscillation([1.0, 3.0, 2.0]) == pytest.approx(1.5)
     assert transitions.oscillation([4.0]) == 0.0
@@ -104,6 +126,16 @@ def test_learning_curve_statistics():
     assert row["gain"] == pytest.approx(100 * np.mean([0.10, 0.12, 0.06]))
     assert row["gain_se"] == pytest.approx(100 * np.std([0.10, 0.12, 0.06], ddof=1) / np.sqrt(3))
     assert learning_curves.gain_line(row) == f"+{row['gain']:.1f} ± {row['gain_se']:.1f}"
+
+
+def test_low_data_size_is_chosen_on_dev_never_on_test():
+    # dev gains: 250 -> +1, 1000 -> +10, full -> +20 (never a candidate); test says the opposite.
+    dev = {250: (0.61, 0.60), 1000: (0.70, 0.60), 8000: (0.90, 0.70)}
+    records = [{"size": n, "seed": s, "kind": k, "dev_accuracy": d,
+                "test_accuracy": 1.0 - d if n == 1000 else d}
+               for n, (p, q) in dev.items() for s in range(2)
+               for k, d in (("pretrained", p), ("scratch", q))]
+    assert learning_curves.low_data_size(records) == 1000
 
 
 def test_paper_claim_variants_change_one_thing_each():

@@ -38,15 +38,18 @@ class CurveSettings:
     epochs: float = 3.0
     min_steps: int = 100
     max_steps: int = 400
-    evaluations: int = 3               # dev evaluations (checkpoints) per run
+    evaluations: int = 3               # dev evaluations (checkpoints) per run, the last at the end
     batch_size: int = 32
     learning_rate: float = 3e-4
     max_seq_length: int = 64
 
 
 def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSettings,
-               show=print) -> list[dict]:
-    """Every (size, seed, kind) run; returns one record each (see module doc)."""
+               show=print, keep: tuple = ()) -> list[dict]:
+    """Every (size, seed, kind) run; returns one record each (see module doc).
+
+    A run's folder (checkpoints, predictions) is removed once it is scored, except for the runs
+    named in `keep` (`<task>_<size>_<seed>_<kind>`, e.g. to show the files a run writes)."""
     tiny_directory, work = Path(tiny_directory), Path(work)
     task_folder = {"SST-2": "SST-2", "MRPC": "MRPC"}.get(task_name, task_name)
     labels_file = Path(data_dir) / task_folder / "test_labels.tsv"
@@ -57,7 +60,7 @@ def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSe
         n = train_size if size is None else min(size, train_size)
         steps = steps_for(n, settings.batch_size, settings.epochs, settings.min_steps,
                           settings.max_steps)
-        save_every = max(1, steps // settings.evaluations)
+        save_every = max(1, math.ceil(steps / settings.evaluations))   # exactly `evaluations`
         for seed in settings.seeds:
             for kind in KINDS:
                 name = f"{task_name}_{n}_{seed}_{kind}"
@@ -91,7 +94,8 @@ def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSe
                 if show is not None:
                     show(f"{name:28s} best dev {record['dev_accuracy']:.3f} at step "
                          f"{record['best_step']}/{steps}, test {record['test_accuracy']:.3f}")
-                shutil.rmtree(output_dir, ignore_errors=True)   # checkpoints: not needed after
+                if name not in keep:   # checkpoints: not needed after
+                    shutil.rmtree(output_dir, ignore_errors=True)
     return records
 
 
@@ -123,6 +127,18 @@ def summarise(records: list[dict], metric: str = "test_accuracy") -> list[dict]:
         row["num_seeds"] = len(gains)
         out.append(row)
     return out
+
+
+def low_data_size(records: list[dict]) -> int:
+    """The training-set size whose **dev** gain (pretrained - scratch, mean over seeds) is the
+    largest, among the sizes below the largest: "the low-data regime" the summary reports.
+
+    Chosen on dev, the split checkpoint selection already uses, so the test gain reported at
+    that size stays a number no choice has looked at.
+    """
+    rows = summarise(records, metric="dev_accuracy")
+    candidates = rows[:-1] or rows
+    return max(candidates, key=lambda row: row["gain"])["size"]
 
 
 def mean_se(values) -> tuple[float, float]:

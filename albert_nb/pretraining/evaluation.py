@@ -196,27 +196,39 @@ def auc_standard_error(auc: float, num_positive: int, num_negative: int) -> floa
 
 
 def held_out_report(model, data: dict, max_seq_length: int, max_predictions_per_seq: int,
-                    tokenizer, stats: PieceStatistics | None = None) -> dict:
+                    tokenizer, stats: PieceStatistics | None = None,
+                    max_examples: int | None = None) -> dict:
     """Every honest number of one model on the held-out files of `tiny.prepare_data`.
 
     `data`: the paths {"train", "held", "held_sop", "held_nsp"}; the piece statistics (from
     "train") can be passed in when several models share the records (notebook 09).
+    `max_examples`: score at most this many records of each file, evenly spaced over it (the
+    forward passes are most of the cost; notebook 09 scores seven models).
     """
     lengths = (max_seq_length, max_predictions_per_seq)
     if stats is None:
         stats = statistics_of(data["train"], lengths, tokenizer)
-    held = read_arrays(data["held"], *lengths)
+    held = subsample(read_arrays(data["held"], *lengths), max_examples)
     top_any, top_nontrivial, p_mixed = _predict(model, held, 256, stats.trivial)
     report = {"mlm": mlm_scores(held, stats, top_any, top_nontrivial),
               "sop_mixed": sop_scores(held["next_sentence_labels"], p_mixed)}
     for key, name in (("sop_swapped", "held_sop"), ("nsp_random", "held_nsp")):
-        arrays = read_arrays(data[name], *lengths)
+        arrays = subsample(read_arrays(data[name], *lengths), max_examples)
         report[key] = sop_report(model, arrays)
         labels = arrays["next_sentence_labels"].ravel()
         report[key]["roc_auc_se"] = auc_standard_error(
             report[key]["roc_auc"], int(labels.sum()), int((1 - labels).sum()))
     report["trivial_pieces"] = tokenizer.convert_ids_to_tokens(stats.trivial.tolist())
     return report
+
+
+def subsample(arrays: dict, max_examples: int | None) -> dict:
+    """At most `max_examples` records, evenly spaced (every document keeps its share)."""
+    n = len(arrays["input_ids"])
+    if max_examples is None or n <= max_examples:
+        return arrays
+    keep = np.linspace(0, n - 1, max_examples).round().astype(np.int64)   # [max_examples]
+    return {key: value[keep] for key, value in arrays.items()}
 
 
 def statistics_of(train_file, lengths, tokenizer) -> PieceStatistics:

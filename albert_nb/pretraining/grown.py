@@ -25,7 +25,10 @@ MARKER = tiny.MARKER
 FORMAT_VERSION = 1
 # 4 layers in 2 groups: layers 0-1 run group 0, layers 2-3 group 1 (the original's
 # group_of_layer rule), so the model has same-block and different-block pairs at depth distance 1.
-DEFAULT = {"num_hidden_groups": 2, "num_attention_heads": 4, "num_train_steps": 150,
+# The tiny model may be shallower (2 layers): a shared block runs at any depth, so the grown one
+# is also deeper.
+DEFAULT = {"num_hidden_layers": 4, "num_hidden_groups": 2, "num_attention_heads": 4,
+           "num_train_steps": 150,
            "num_warmup_steps": 15, "learning_rate": 0.005, "max_eval_steps": 10}
 SMOKE = {**DEFAULT, "num_train_steps": 10, "num_warmup_steps": 1, "max_eval_steps": 2}
 
@@ -43,12 +46,13 @@ def artifact_directory(smoke: bool = False) -> Path:
 
 
 def grown_config(config, smoke: bool = False):
-    """The tiny config with more groups and heads (heads must divide hidden_size)."""
+    """The tiny config with more layers, groups and heads (heads must divide hidden_size)."""
     s = settings(smoke)
     heads = max(config.num_attention_heads, s["num_attention_heads"])
     while config.hidden_size % heads:
         heads += 1
-    return config.replace(num_hidden_groups=max(config.num_hidden_groups, s["num_hidden_groups"]),
+    return config.replace(num_hidden_layers=max(config.num_hidden_layers, s["num_hidden_layers"]),
+                          num_hidden_groups=max(config.num_hidden_groups, s["num_hidden_groups"]),
                           num_attention_heads=heads)
 
 
