@@ -11,7 +11,7 @@ sentences (`albert_nb.corpora.wordnet`, Debian `wordnet-base`), at run time, nev
   the matching sentence and the blanked position, the lexical matching much of SQuAD rewards.
   With `"definition"` the question is the synset's *definition* ("a tangible and visible entity;
   an entity that can cast a shadow" -> "objects"): matching meaning to words, far beyond a
-  4-layer model fine-tuned for a minute. **v2.0** adds unanswerable questions: questions about
+  tiny model fine-tuned for a minute. **v2.0** adds unanswerable questions: questions about
   sentences of another paragraph (`is_impossible`), about a third of them, as in SQuAD 2.0.
 * **RACE**: an article joins example sentences; each question asks which of 4 words means a
   definition, as a cloze ("_ means: <definition>") or a question ("Which word in the passage
