@@ -43,6 +43,7 @@ from albert_nb.training.checkpoints import checkpoint_steps
 
 MARKER = "COMPLETE.json"
 FORMAT_VERSION = 3   # 3: the 2-layer, dupe_factor 6 recipe (a v2 build is another model)
+ZH_FORMAT_VERSION = 2   # albert_tiny_zh's own: the English recipe's changes are not its changes
 PROBE_DUPE_FACTOR = 2   # the held-out SOP/NSP probes: two draws of pair cuts, ~2x the pairs
 
 # The default build, chosen by scripts/sweep_tiny_pretraining.py (table in DEVELOPING.md):
@@ -83,7 +84,10 @@ SMOKE = {
 ZH_DEFAULT = {
     **DEFAULT, "corpora": ("peoples_daily", "three_kingdoms"), "tokenizer": "wordpiece",
     "word_segmenter": None, "max_characters": 200_000, "held_out_fraction": 0.05,
-    "dupe_factor": 1, "model": {**DEFAULT["model"], "hidden_act": "relu"},
+    # Its own shape, 4 layers (the English default went to 2 layers for its SOP budget).
+    "dupe_factor": 1, "model": {"embedding_size": 64, "hidden_size": 128, "num_hidden_layers": 4,
+                                "num_attention_heads": 4, "intermediate_size": 512,
+                                "hidden_act": "relu"},
     "train_batch_size": 32, "num_train_steps": 600, "num_warmup_steps": 50,
     "save_checkpoints_steps": 300, "log_every_steps": 50, "max_eval_steps": 10,
     "mixed_precision": None,
@@ -108,8 +112,8 @@ def settings(smoke: bool = False, recipe: dict | None = None, language: str = "e
 def artifact_directory(smoke: bool = False, language: str = "en") -> Path:
     # The name carries the format version: an older build stays where it is, untouched.
     settings(smoke, language=language)   # validates the language
-    zh = "_zh" if language == "zh" else ""
-    return artifact_dir(f"tiny_pretrained{zh}_v{FORMAT_VERSION}" + ("_smoke" if smoke else ""))
+    zh, version = ("_zh", ZH_FORMAT_VERSION) if language == "zh" else ("", FORMAT_VERSION)
+    return artifact_dir(f"tiny_pretrained{zh}_v{version}" + ("_smoke" if smoke else ""))
 
 
 def first_characters(documents, limit: int | None) -> list:
