@@ -96,9 +96,9 @@ def _fresh(work, name: str) -> str:
     return str(out)
 
 
-def _record(task, kind, metric, result, test, per_example=None, se=None, **extra) -> dict:
-    best = result["best"]
-    return {"task": task, "kind": kind, "metric": metric, "dev": best[metric],
+def _record(task, kind, metric, result, test, per_example=None, se=None, scale=1.0, **extra) -> dict:
+    best = result["best"]      # scale: SQuAD's scores are percentages, the rest fractions
+    return {"task": task, "kind": kind, "metric": metric, "dev": best[metric] / scale,
             "best_step": best["global_step"], "test": float(test),
             "test_se": standard_error(per_example) if se is None else se,
             "history": result["history"], "eval_history": result["eval_history"], **extra}
@@ -165,7 +165,7 @@ def run_cmrc(data_dir, tiny_directory, work, kind: str, s: TaskSettings) -> dict
     predictions = trainer.decode(predict_file=test_file)["predictions"]
     gold = {qa["id"]: qa["answers"][0]["text"] for p in _paragraphs(test_file) for qa in p["qas"]}
     hits = [predictions.get(qid, "") == text for qid, text in gold.items()]
-    return _record("span QA", kind, "f1", result, np.mean(hits), hits)
+    return _record("span QA", kind, "f1", result, np.mean(hits), hits, scale=100.0)
 
 
 def _paragraphs(path) -> list:
