@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import sys
 
-from absl import flags
+from absl import flags, logging
 
 from albert_nb.errors import InputError
+from albert_nb.paths import BEST_NAME
 from albert_nb.training import cluster, distribute
 
 # TensorFlow's file errors (it raises its own types, not OSError); other TF errors are bugs and
@@ -122,6 +124,40 @@ def options_from_flags(options_class, flag_values=None):
     """The options dataclass filled from the parsed flags."""
     values = flags.FLAGS if flag_values is None else flag_values   # an empty FlagValues is falsy
     return options_class(**{f.name: getattr(values, f.name) for f in dataclasses.fields(options_class)})
+
+
+def training_command(program: str, options_class, runner: str, options=None, extra_flags=None):
+    """`(main, define_flags)` of a training CLI (run_pretraining, run_classifier, run_squad_v1/v2,
+    run_race, ...): the flags of `options_class` plus --progress; `main` fills the options from
+    the flags (or calls `options()`), calls `<runner>.run(opts, show_progress=...)` and prints
+    `<runner>.report(result)` where the runner has one. `runner` is a module path imported inside
+    `main`: deliberately lazy, so TensorFlow loads only once the flags are known to be good."""
+    def define() -> None:
+        define_flags(options_class)
+        if extra_flags is not None:
+            extra_flags()
+        flags.DEFINE_bool("progress", True, "Show progress bars.")
+
+    @command(program, required=required_flags(options_class))
+    def main(argv) -> None:
+        logging.set_verbosity(logging.WARNING)   # TF's per-save INFO lines would drown the bars
+        module = importlib.import_module(runner)
+        opts = options() if options is not None else options_from_flags(options_class)
+        result = module.run(opts, show_progress=flags.FLAGS.progress)
+        text = module.report(result) if hasattr(module, "report") else ""
+        if text:
+            print(text)
+
+    return main, define
+
+
+def define_export_flags(export_help: str, lower_case_help: str) -> None:
+    """The flags the original's two export scripts share: the release read and what is written."""
+    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
+                        "a release name (albert_base_v2), downloaded once into the cache.")
+    flags.DEFINE_string("export_path", None, export_help)
+    flags.DEFINE_string("checkpoint_name", BEST_NAME, "Checkpoint name inside albert_directory.")
+    flags.DEFINE_bool("do_lower_case", True, lower_case_help)
 
 
 def run_command(main, define) -> None:

@@ -25,23 +25,20 @@ import shutil
 
 from absl import flags
 
-from albert_nb.cli import command, run_command
+from albert_nb.cli import command, define_export_flags, run_command
 from albert_nb.errors import InputError
 from albert_nb.faults import fault_point
 from albert_nb.io_utils import make_temp_dir
-from albert_nb.interop import releases
+from albert_nb.interop import release_files, releases
 from albert_nb.paths import BEST_NAME
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
-                        "a release name (albert_base_v2), downloaded once into the cache.")
-    flags.DEFINE_string("export_path", None, "Checkpoint prefix to write, e.g. "
-                        "release/model.ckpt-best (-> .index, .data-*, and a `checkpoint` file).")
-    flags.DEFINE_string("checkpoint_name", BEST_NAME, "Checkpoint name inside albert_directory.")
-    flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility (unused, as the original).")
+    define_export_flags("Checkpoint prefix to write, e.g. release/model.ckpt-best (-> .index, "
+                        ".data-*, and a `checkpoint` file).",
+                        "Accepted for compatibility (unused, as the original).")
     flags.DEFINE_bool("copy_release_files", True, "Ours: also copy albert_config.json and the "
                       "tokenizer next to the prefix (never over a different file).")
 
@@ -101,7 +98,7 @@ def export(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
                                         global_step=0)
         release = os.path.join(staging, "release")
         os.mkdir(release)
-        copied = (checkpoints.copy_release_files(albert_directory, release, loaded.tokenizer)
+        copied = (release_files.copy_release_files(albert_directory, release, loaded.tokenizer)
                   if copy_release_files else [])
         staged_state = write_checkpoint_state(prefix, os.path.join(staging, "checkpoint"))
         fault_point("export_checkpoints.before_publish")

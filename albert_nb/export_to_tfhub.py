@@ -12,23 +12,17 @@ written. `--use_einsum` is accepted for compatibility: our graph has no Einsum o
 """
 from __future__ import annotations
 
-
 from absl import flags
 
-from albert_nb.cli import command, run_command
+from albert_nb.cli import command, define_export_flags, run_command
 from albert_nb.interop import releases
-from albert_nb.paths import BEST_NAME
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("albert_directory", None, "The config, checkpoint and vocab directory, or "
-                        "a release name (albert_base_v2), downloaded once into the cache.")
-    flags.DEFINE_string("export_path", None, "Where the hub module is written.")
-    flags.DEFINE_string("checkpoint_name", BEST_NAME, "Checkpoint name inside albert_directory.")
-    flags.DEFINE_bool("do_lower_case", True, "Whether the tokenizer lower-cases (reported by "
-                      "the tokenization_info signature).")
+    define_export_flags("Where the hub module is written.", "Whether the tokenizer lower-cases "
+                        "(reported by the tokenization_info signature).")
     flags.DEFINE_bool("use_einsum", True, "Accepted for compatibility; the exported graph never "
                       "contains Einsum ops.")
 

@@ -83,21 +83,28 @@ def _publish(tmp: str, path: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path, mode: str = "w", encoding: str | None = "utf-8"):
-    """Open a temp file next to `path`; on clean exit fsync and rename it over `path`."""
+def _staged(path):
+    """(fd, name) of a temp file beside `path`: renamed over `path` when the block ends cleanly,
+    removed when it raises (a kill leaves it for the next writer's `remove_stale`)."""
     path = os.fspath(path)
     fd, tmp = _temp_sibling(path)
-    binary = "b" in mode
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield fd, tmp
         _publish(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temp file next to `path`; on clean exit fsync and rename it over `path`."""
+    binary = "b" in mode
+    with _staged(path) as (fd, _), os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -117,16 +124,9 @@ def atomic_write_json(path, obj, indent: int = 2, sort_keys: bool = True) -> Non
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path for tools that insist on writing by filename; rename on success."""
-    path = os.fspath(path)
-    fd, tmp = _temp_sibling(path)
-    os.close(fd)
-    try:
+    with _staged(path) as (fd, tmp):
+        os.close(fd)
         yield tmp
-        _publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def make_temp_dir(parent, prefix: str) -> str:

@@ -33,7 +33,7 @@ Ours: --use_task_defaults, --padding=dynamic|max, --jit_compile, --mixed_precisi
 """
 from __future__ import annotations
 
-from absl import flags, logging
+from absl import flags
 
 from albert_nb import cli
 from albert_nb.finetuning import options
@@ -42,12 +42,10 @@ from albert_nb.finetuning.options import ClassifierOptions
 FLAGS = flags.FLAGS
 
 
-def define_flags() -> None:
-    cli.define_flags(ClassifierOptions)
+def _define_task_defaults_flag() -> None:
     flags.DEFINE_bool("use_task_defaults", False, "Take run_glue.sh's warmup_step, learning_rate, "
                       "train_step, save_checkpoints_steps, train_batch_size for --task_name "
                       "unless given explicitly.")
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
 
 
 def options_from_flags() -> ClassifierOptions:
@@ -58,19 +56,10 @@ def options_from_flags() -> ClassifierOptions:
     return opts
 
 
-@cli.command("run_classifier", required=cli.required_flags(ClassifierOptions))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.finetuning import classifier
-
-    result = classifier.run(options_from_flags(), show_progress=FLAGS.progress)
-    best = result["best"]
-    if best is not None:
-        print("***** Eval results *****")
-        for key in sorted(best):
-            print(f"  {key} = {best[key]}")
-
+main, define_flags = cli.training_command("run_classifier", ClassifierOptions,
+                                          "albert_nb.finetuning.classifier",
+                                          options=options_from_flags,
+                                          extra_flags=_define_task_defaults_flag)
 
 if __name__ == "__main__":
     cli.run_command(main, define_flags)

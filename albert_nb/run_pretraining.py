@@ -22,31 +22,11 @@ model.ckpt-best.*, TensorBoard events (output_dir and output_dir/eval).
 """
 from __future__ import annotations
 
-from absl import flags, logging
-
 from albert_nb import cli
 from albert_nb.pretraining.options import PretrainingOptions
 
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-    cli.define_flags(PretrainingOptions)
-    flags.DEFINE_bool("progress", True, "Show a progress bar.")
-
-
-def options_from_flags() -> PretrainingOptions:
-    return cli.options_from_flags(PretrainingOptions)
-
-
-@cli.command("run_pretraining", required=cli.required_flags(PretrainingOptions))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)  # TF's per-save INFO lines would drown the progress bar
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.pretraining import trainer
-
-    trainer.run(options_from_flags(), show_progress=FLAGS.progress)
-
+main, define_flags = cli.training_command(
+    "run_pretraining", PretrainingOptions, "albert_nb.pretraining.trainer")
 
 if __name__ == "__main__":
     cli.run_command(main, define_flags)

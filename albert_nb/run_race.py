@@ -14,34 +14,11 @@ predict_results.txt and predictions.json for test. See `albert_nb.finetuning.rac
 """
 from __future__ import annotations
 
-from absl import flags, logging
-
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import RaceOptions
 
-FLAGS = flags.FLAGS
-
-
-@cli.command("run_race", required=cli.required_flags(RaceOptions))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.finetuning import race_trainer
-
-    result = race_trainer.run(cli.options_from_flags(RaceOptions), show_progress=FLAGS.progress)
-    for title, metrics in (("Eval results", result["best"]),
-                           ("Test results", (result["predict"] or {}).get("metrics"))):
-        if metrics:
-            print(f"***** {title} *****")
-            for key in sorted(metrics):
-                print(f"  {key} = {metrics[key]}")
-
-
-def cli_main() -> None:
-    cli.define_flags(RaceOptions)
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-    cli.run(main)   # flag errors: one line, exit 2
-
+main, define_flags = cli.training_command(
+    "run_race", RaceOptions, "albert_nb.finetuning.race_trainer")
 
 if __name__ == "__main__":
-    cli_main()
+    cli.run_command(main, define_flags)

@@ -20,29 +20,11 @@ See `albert_nb.finetuning.squad_trainer` for what each step does.
 """
 from __future__ import annotations
 
-from absl import flags, logging
-
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import SquadV1Options
 
-FLAGS = flags.FLAGS
-
-
-@cli.command("run_squad_v1", required=cli.required_flags(SquadV1Options))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.finetuning import squad_trainer
-
-    result = squad_trainer.run(cli.options_from_flags(SquadV1Options), show_progress=FLAGS.progress)
-    print(squad_trainer.report(result))
-
-
-def cli_main() -> None:
-    cli.define_flags(SquadV1Options)
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-    cli.run(main)   # flag errors: one line, exit 2
-
+main, define_flags = cli.training_command(
+    "run_squad_v1", SquadV1Options, "albert_nb.finetuning.squad_trainer")
 
 if __name__ == "__main__":
-    cli_main()
+    cli.run_command(main, define_flags)

@@ -18,29 +18,11 @@ dev-tuned threshold instead of tuning on it).
 """
 from __future__ import annotations
 
-from absl import flags, logging
-
 from albert_nb import cli
 from albert_nb.finetuning.qa_options import SquadV2Options
 
-FLAGS = flags.FLAGS
-
-
-@cli.command("run_squad_v2", required=cli.required_flags(SquadV2Options))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.finetuning import squad_trainer
-
-    result = squad_trainer.run(cli.options_from_flags(SquadV2Options), show_progress=FLAGS.progress)
-    print(squad_trainer.report(result))
-
-
-def cli_main() -> None:
-    cli.define_flags(SquadV2Options)
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-    cli.run(main)   # flag errors: one line, exit 2
-
+main, define_flags = cli.training_command(
+    "run_squad_v2", SquadV2Options, "albert_nb.finetuning.squad_trainer")
 
 if __name__ == "__main__":
-    cli_main()
+    cli.run_command(main, define_flags)

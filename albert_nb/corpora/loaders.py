@@ -64,6 +64,18 @@ def debian_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "albert_nb" / "debian"
 
 
+def debian_package_dir(package: str, relative: str, marker: str) -> Path:
+    """`relative` inside Debian `package`, unpacked under `debian_root()` by INSTALL_SCRIPT or
+    installed system-wide; the folder must hold `marker`."""
+    for base in (debian_root() / package, Path("/")):
+        path = base / relative
+        if (path / marker).is_file():
+            return path
+    raise InputError(f"the Debian package {package} is not unpacked: run `bash {INSTALL_SCRIPT}` "
+                     f"(it does `apt-get download {package}` and `dpkg -x` into "
+                     f"{debian_root() / package})")
+
+
 def is_available(name: str) -> bool:
     try:
         {"python_docs": lambda: True, "english_wikipedia": lambda: package_dir("gensim"),
@@ -153,14 +165,8 @@ def english_wikipedia(min_sentences: int = 5) -> list[list[str]]:
 
 
 def _janeaustenr_data_dir() -> Path:
-    candidates = [debian_root() / "r-cran-janeaustenr", Path("/")]
-    for base in candidates:
-        path = base / "usr/lib/R/site-library/janeaustenr/data"
-        if (path / "Rdata.rdx").is_file():
-            return path
-    raise InputError("Jane Austen's novels are not unpacked: run "
-                     f"`bash {INSTALL_SCRIPT}` (it does `apt-get download r-cran-janeaustenr` and "
-                     f"`dpkg -x` into {debian_root() / 'r-cran-janeaustenr'})")
+    return debian_package_dir("r-cran-janeaustenr", "usr/lib/R/site-library/janeaustenr/data",
+                              "Rdata.rdx")
 
 
 def jane_austen(min_sentences: int = 5) -> list[list[str]]:

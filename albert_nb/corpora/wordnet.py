@@ -16,7 +16,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from albert_nb.corpora.loaders import INSTALL_SCRIPT, debian_root
+from albert_nb.corpora.loaders import debian_package_dir
 from albert_nb.errors import InputError
 
 PARTS_OF_SPEECH = ("noun", "verb", "adj", "adv")
@@ -41,13 +41,7 @@ class Synset:
 
 def wordnet_dir() -> Path:
     """usr/share/wordnet of the unpacked Debian package (or of a system install)."""
-    for base in (debian_root() / "wordnet-base", Path("/")):
-        path = base / "usr/share/wordnet"
-        if (path / "data.noun").is_file():
-            return path
-    raise InputError("WordNet is not unpacked: run "
-                     f"`bash {INSTALL_SCRIPT}` (it does `apt-get download wordnet-base` and "
-                     f"`dpkg -x` into {debian_root() / 'wordnet-base'})")
+    return debian_package_dir("wordnet-base", "usr/share/wordnet", "data.noun")
 
 
 def is_available() -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 from scipy.special import softmax
@@ -37,6 +36,7 @@ from albert_nb.model.heads import AlbertForSequenceClassification
 from albert_nb.model.inputs import INPUT_NAMES, input_signature
 from albert_nb.tasks import registry
 from albert_nb.training.options import check_positive
+from albert_nb.training.selection import format_results
 
 # Benchmark metrics that repeat one of the original's keys under another name.
 _DUPLICATES = {"accuracy": "eval_accuracy", "mcc": "matthew_corr", "pearson": "pearson", "mse": "MSE"}
@@ -131,25 +131,14 @@ class FineTuner(TaskTrainer):
     def compute_losses(self, outputs, batch) -> dict:
         return {"loss": classification_loss(outputs["logits"], batch["label_ids"], self.is_regression)}
 
-    def build_train_metrics(self) -> None:
-        self.train_loss = keras.metrics.Mean("loss")
-        self.train_accuracy = keras.metrics.Mean("accuracy")
+    @property
+    def train_metric_names(self) -> tuple[str, ...]:
+        return ("loss",) if self.is_regression else ("loss", "accuracy")
 
-    def update_train_metrics(self, outputs, batch, losses) -> None:
-        self.train_loss.update_state(losses["loss"])
-        if not self.is_regression:
-            hit = tf.equal(tf.argmax(outputs["logits"], -1, output_type=tf.int32),
-                           tf.cast(batch["label_ids"], tf.int32))                # [B]
-            self.train_accuracy.update_state(tf.reduce_mean(tf.cast(hit, tf.float32)))
-
-    def train_metrics(self, reset: bool = True) -> dict:
-        out = {"loss": float(self.train_loss.result())}
-        if not self.is_regression:
-            out["accuracy"] = float(self.train_accuracy.result())
-        if reset:
-            self.train_loss.reset_state()
-            self.train_accuracy.reset_state()
-        return out
+    def step_metrics(self, outputs, batch, losses) -> dict:
+        if self.is_regression:
+            return {"loss": losses["loss"]}
+        return super().step_metrics(outputs, batch, losses)
 
     def describe_start(self, message: str) -> str:
         return (f"{message}; {self.num_train_examples} training examples, "
@@ -289,3 +278,8 @@ def run(opts: ClassifierOptions, on_log=None, on_eval=None, show=print,
         out["export"] = tuner.export(opts.export_dir)
     out["tuner"] = tuner
     return out
+
+
+def report(result: dict) -> str:
+    """What run_classifier prints: the original's eval block for the selected checkpoint."""
+    return format_results("Eval results", result["best"])

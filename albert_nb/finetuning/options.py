@@ -38,26 +38,36 @@ class ModelSourceOptions:
 
 
 @dataclasses.dataclass(kw_only=True)
-class ClassifierOptions(ModelSourceOptions, TrainingOptions):
+class FineTuningOptions(ModelSourceOptions, TrainingOptions):
+    """Flags every fine-tuning script has with the same default (the original's scripts agree
+    on them); a script that differs redeclares the field."""
+
+    output_dir: str = option(help="Where checkpoints and results are written.")
+    do_train: bool = option(False, "Whether to train.")
+    train_batch_size: int = option(32, "Training batch size.")
+    predict_batch_size: int = option(8, "Prediction batch size.")
+    # Ours.
+    optimizer: str = option("adamw", "Optimizer (run_classifier's flag; the original's SQuAD and "
+                                     "RACE scripts always use AdamW).", enum=OPTIMIZERS)
+    max_train_examples: int | None = option(None, "Use only the first N training examples.")
+
+
+@dataclasses.dataclass(kw_only=True)
+class ClassifierOptions(FineTuningOptions):
     """The original run_classifier flags (same names and defaults) plus a few of ours."""
 
     data_dir: str = option(help="Folder with the task's data (GLUE TSV / CLUE JSON).")
     task_name: str = option(help="Task to fine-tune on (e.g. MNLI, SST-2, STS-B).")
-    output_dir: str = option(help="Where checkpoints and results are written.")
     cached_dir: str | None = option(None, "Where the feature TFRecords are cached (default: --output_dir).")
     max_seq_length: int = option(512, "Longest sequence after tokenization; longer pairs are truncated.")
-    do_train: bool = option(False, "Whether to train.")
     do_eval: bool = option(False, "Whether to evaluate every checkpoint on dev.")
     do_predict: bool = option(False, "Whether to predict the test set.")
-    train_batch_size: int = option(32, "Training batch size.")
     eval_batch_size: int = option(8, "Evaluation batch size.")
-    predict_batch_size: int = option(8, "Prediction batch size.")
     learning_rate: float = option(5e-5, "Peak learning rate.")
     train_step: int = option(1000, "Total training steps.")
     warmup_step: int = option(0, "Linear warm-up steps.")
     save_checkpoints_steps: int = option(1000, "Checkpoint (and, with --do_eval, evaluate) every "
                                                "this many steps.")
-    optimizer: str = option("adamw", "Optimizer.", enum=OPTIMIZERS)
     export_dir: str | None = option(None, "Export the best model as a SavedModel here.")
     threshold_to_export: float = option(float("nan"), "A decision threshold baked into the "
                                         "export as a constant `threshold` output (NaN: none).")
@@ -67,7 +77,6 @@ class ClassifierOptions(ModelSourceOptions, TrainingOptions):
     # Ours.
     padding: str = option("dynamic", "dynamic: length buckets; max: pad to --max_seq_length as "
                                      "the original.", enum=PADDINGS)
-    max_train_examples: int | None = option(None, "Use only the first N training examples.")
 
 
 # run_glue.sh's per-task values (albert_zh's table for CLUE) live in the task registry.

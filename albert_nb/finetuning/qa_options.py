@@ -7,15 +7,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from albert_nb.finetuning.options import OPTIMIZERS, ModelSourceOptions
-from albert_nb.training.options import TrainingOptions, option
+from albert_nb.finetuning.options import FineTuningOptions
+from albert_nb.training.options import option
 
 
 @dataclasses.dataclass(kw_only=True)
-class SquadOptions(ModelSourceOptions, TrainingOptions):
+class SquadOptions(FineTuningOptions):
     """run_squad_v1.py's flags (v2 adds its own below)."""
 
-    output_dir: str = option(help="Where checkpoints, predictions and results are written.")
     train_file: str | None = option(None, "SQuAD JSON for training, e.g. train-v1.1.json.")
     predict_file: str | None = option(None, "SQuAD JSON to predict, e.g. dev-v1.1.json; with gold "
                                             "answers it is also evaluated (and selects the best "
@@ -30,20 +29,13 @@ class SquadOptions(ModelSourceOptions, TrainingOptions):
     max_seq_length: int = option(384, "Tokens per window: [CLS] query [SEP] doc [SEP].")
     doc_stride: int = option(128, "Tokens between the starts of consecutive windows of a paragraph.")
     max_query_length: int = option(64, "Question pieces kept; longer questions are truncated.")
-    do_train: bool = option(False, "Whether to train.")
     do_predict: bool = option(False, "Whether to predict (and evaluate) --predict_file.")
-    train_batch_size: int = option(32, "Training batch size.")
-    predict_batch_size: int = option(8, "Prediction batch size.")
     learning_rate: float = option(5e-5, "Peak learning rate (AdamW).")
     num_train_epochs: float = option(3.0, "Epochs; steps = int(#questions / batch * epochs).")
     warmup_proportion: float = option(0.1, "Fraction of the steps with linear warm-up.")
     save_checkpoints_steps: int = option(1000, "Checkpoint (and evaluate) every this many steps.")
     n_best_size: int = option(20, "Answers kept per question in nbest_predictions.json.")
     max_answer_length: int = option(30, "Longest answer, in tokens.")
-    # Ours.
-    optimizer: str = option("adamw", "Optimizer (the original's SQuAD scripts always use AdamW).",
-                            enum=OPTIMIZERS)
-    max_train_examples: int | None = option(None, "Use only the first N training questions.")
 
     version = "v1.1"
 
@@ -71,11 +63,10 @@ class SquadV2Options(SquadOptions):
 
 
 @dataclasses.dataclass(kw_only=True)
-class RaceOptions(ModelSourceOptions, TrainingOptions):
+class RaceOptions(FineTuningOptions):
     """run_race.py's flags."""
 
     data_dir: str = option(help="Folder holding RACE/{train,dev,test}/{middle,high}/.")
-    output_dir: str = option(help="Where checkpoints and results are written.")
     task_name: str = option("race", "Task name (the original's only one is race).")
     train_file: str | None = option(None, "TFRecord cache of the training features "
                                           "(default: <output_dir>/train.tf_record; built if missing).")
@@ -93,14 +84,8 @@ class RaceOptions(ModelSourceOptions, TrainingOptions):
     do_train: bool = option(True, "Whether to train.")
     do_eval: bool = option(True, "Whether to evaluate every checkpoint on dev.")
     do_predict: bool = option(False, "Whether to evaluate the best checkpoint on test.")
-    train_batch_size: int = option(32, "Training batch size.")
     eval_batch_size: int = option(8, "Evaluation batch size.")
-    predict_batch_size: int = option(8, "Prediction batch size.")
     learning_rate: float = option(1e-5, "Peak learning rate (AdamW).")
     train_step: int = option(12000, "Total training steps.")
     warmup_step: int = option(1000, "Linear warm-up steps.")
     save_checkpoints_steps: int = option(100, "Checkpoint (and evaluate) every this many steps.")
-    # Ours.
-    optimizer: str = option("adamw", "Optimizer (the original's run_race always uses AdamW).",
-                            enum=OPTIMIZERS)
-    max_train_examples: int | None = option(None, "Use only the first N training questions.")

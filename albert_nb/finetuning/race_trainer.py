@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -29,6 +28,7 @@ from albert_nb.model.heads import AlbertForMultipleChoice
 from albert_nb.model.inputs import INPUT_NAMES, encoder_inputs
 from albert_nb.tasks import race
 from albert_nb.training.options import check_positive
+from albert_nb.training.selection import format_results
 
 SPLIT_FILES = {"train": ("train_file", "train.tf_record"), "dev": ("eval_file", "eval.tf_record"),
                "test": ("predict_file", "predict.tf_record")}
@@ -86,22 +86,6 @@ class MultipleChoiceTrainer(TaskTrainer):
     def compute_losses(self, outputs, batch) -> dict:
         return {"loss": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=batch["label_ids"], logits=outputs["logits"]))}
-
-    def build_train_metrics(self) -> None:
-        self.train_loss = keras.metrics.Mean("loss")
-        self.train_accuracy = keras.metrics.Mean("accuracy")
-
-    def update_train_metrics(self, outputs, batch, losses) -> None:
-        self.train_loss.update_state(losses["loss"])
-        hit = tf.equal(tf.argmax(outputs["logits"], -1, output_type=tf.int32), batch["label_ids"])
-        self.train_accuracy.update_state(tf.reduce_mean(tf.cast(hit, tf.float32)))
-
-    def train_metrics(self, reset: bool = True) -> dict:
-        out = {"loss": float(self.train_loss.result()), "accuracy": float(self.train_accuracy.result())}
-        if reset:
-            self.train_loss.reset_state()
-            self.train_accuracy.reset_state()
-        return out
 
     def describe_start(self, message: str) -> str:
         return (f"{message}; {len(self.examples('train'))} training questions, "
@@ -202,3 +186,10 @@ def run(opts, on_log=None, on_eval=None, show=print, show_progress: bool = True,
         out["predict"] = trainer.predict()
     out["trainer"] = trainer
     return out
+
+
+def report(result: dict) -> str:
+    """What run_race prints: the original's eval block for the best dev checkpoint, then test's."""
+    blocks = (format_results("Eval results", result["best"]),
+              format_results("Test results", (result["predict"] or {}).get("metrics")))
+    return "\n".join(b for b in blocks if b)

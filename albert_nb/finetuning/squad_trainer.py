@@ -28,7 +28,6 @@ import os
 import random
 import warnings
 
-import keras
 import tensorflow as tf
 
 from albert_nb.errors import InputError
@@ -40,6 +39,7 @@ from albert_nb.model.heads import AlbertForQuestionAnswering, AlbertForQuestionA
 from albert_nb.model.inputs import INPUT_NAMES, encoder_inputs, input_signature
 from albert_nb.tasks import squad, squad_metrics
 from albert_nb.training.options import check_positive
+from albert_nb.training.selection import format_results
 
 SHUFFLE_SEED = 12345  # the original pre-shuffles the training questions with Random(12345)
 # The span heads read the sequence output only, so the pooler gets no gradient, by design.
@@ -142,17 +142,10 @@ class SquadTrainer(TaskTrainer):
     def compute_losses(self, outputs, batch) -> dict:
         return squad_losses(outputs, batch, self.is_v2)
 
-    def build_train_metrics(self) -> None:
-        self.train_loss = keras.metrics.Mean("loss")
+    train_metric_names = ("loss",)
 
-    def update_train_metrics(self, outputs, batch, losses) -> None:
-        self.train_loss.update_state(losses["loss"])
-
-    def train_metrics(self, reset: bool = True) -> dict:
-        out = {"loss": float(self.train_loss.result())}
-        if reset:
-            self.train_loss.reset_state()
-        return out
+    def step_metrics(self, outputs, batch, losses) -> dict:
+        return {"loss": losses["loss"]}
 
     def describe_start(self, message: str) -> str:
         return (f"{message}; {len(self.train_examples)} training questions, {self.num_train_steps} "
@@ -341,8 +334,8 @@ def run(opts, on_log=None, on_eval=None, show=print, show_progress: bool = True)
 
 def report(result: dict) -> str:
     """What the CLIs print: the original's "***** Eval results *****" block (and the exports)."""
-    metrics = (result["predict"] or {}).get("metrics") or result["best"]
-    lines = ["***** Eval results *****", *(f"  {k} = {metrics[k]}" for k in sorted(metrics))] if metrics else []
+    block = format_results("Eval results", (result["predict"] or {}).get("metrics") or result["best"])
+    lines = [block] if block else []
     if result["export"]:
         lines.append(f"exported: {result['export']['saved_model']} and {result['export']['tflite']}")
     return "\n".join(lines)

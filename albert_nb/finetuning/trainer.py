@@ -21,6 +21,9 @@ import dataclasses
 import json
 import os
 
+import keras
+import tensorflow as tf
+
 from albert_nb.errors import InputError
 from albert_nb.faults import fault_point
 from albert_nb.interop import tfhub
@@ -34,6 +37,12 @@ from albert_nb.training.loop import LoopSettings, Trainer
 from albert_nb.training.selection import Selection
 
 TRAIN_HISTORY = "train_history.json"
+
+
+def argmax_accuracy(logits, labels):
+    """Share of rows whose arg-max over the last axis is the label."""
+    hit = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32))  # [B]
+    return tf.reduce_mean(tf.cast(hit, tf.float32))
 
 
 @dataclasses.dataclass
@@ -137,6 +146,8 @@ class TaskTrainer(Trainer):
 
     selection_key = "eval_accuracy"
     batch_size = 1
+    # The training scalars averaged over each logging interval; `step_metrics` computes them.
+    train_metric_names: tuple[str, ...] = ("loss", "accuracy")
 
     def __init__(self, opts, source: ModelSource, settings: LoopSettings, show=print,
                  show_progress: bool = True):
@@ -151,6 +162,25 @@ class TaskTrainer(Trainer):
         self.selection.reconcile()          # after a kill mid-selection: one state again
 
     # -- the loop's hooks ------------------------------------------------------------------
+    def step_metrics(self, outputs, batch, losses) -> dict:
+        """This step's training scalars, one per `train_metric_names` (inside the compiled
+        step): the loss, and the accuracy of the arg-max over `logits` against `label_ids`."""
+        return {"loss": losses["loss"], "accuracy": argmax_accuracy(outputs["logits"], batch["label_ids"])}
+
+    def build_train_metrics(self) -> None:
+        self.train_means = {name: keras.metrics.Mean(name) for name in self.train_metric_names}
+
+    def update_train_metrics(self, outputs, batch, losses) -> None:
+        for name, value in self.step_metrics(outputs, batch, losses).items():
+            self.train_means[name].update_state(value)
+
+    def train_metrics(self, reset: bool = True) -> dict:
+        out = {name: float(mean.result()) for name, mean in self.train_means.items()}
+        if reset:
+            for mean in self.train_means.values():
+                mean.reset_state()
+        return out
+
     def initialize(self) -> str:
         """--init_checkpoint (ours or Google's) into the encoder; hub weights are already in."""
         if self.source.hub is not None:

@@ -23,6 +23,9 @@ import tempfile
 import zlib
 
 from albert_nb.errors import InputError
+from albert_nb.interop.release_files import TOKENIZER_FILES
+from albert_nb.io_utils import atomic_path
+from albert_nb.paths import BEST_NAME
 
 CONFIG_NAME = "albert_config.json"
 
@@ -138,8 +141,6 @@ def _replace_dir(source: str, target: str) -> None:
 
 def release_files(folder) -> list[str]:
     """The files of a release folder that a tarball carries: config, checkpoint, tokenizer."""
-    from albert_nb.interop.checkpoints import BEST_NAME, TOKENIZER_FILES
-
     names = sorted(os.listdir(folder))
     keep = {CONFIG_NAME, *TOKENIZER_FILES}
     return [n for n in names if n in keep or n.startswith(BEST_NAME + ".")]
@@ -148,8 +149,6 @@ def release_files(folder) -> list[str]:
 def pack_release(folder, archive, folder_name: str) -> str:
     """Write `archive` (.tar.gz) in Google's layout: `folder_name/` holding the release files of
     `folder` (albert_config.json, model.ckpt-best.*, the tokenizer), atomically."""
-    from albert_nb.io_utils import atomic_path
-
     folder, archive = os.fspath(folder), os.fspath(archive)
     names = release_files(folder)
     if CONFIG_NAME not in names:

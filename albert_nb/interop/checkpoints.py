@@ -1,9 +1,8 @@
 """Google's TF1 checkpoints (`model.ckpt-best.*` of the released tarballs) <-> our Keras models.
 
-One table drives both directions: `tf1_name_map(model)` lists, for every weight of a model, the
-TF1 variable name the original graph gives it (`bert/embeddings/word_embeddings`,
-`bert/encoder/transformer/group_0/inner_group_0/attention_1/self/query/kernel`, ...) and whether
-the stored array is the transpose of our kernel. `load_tf1_checkpoint` reads through the table
+One table drives both directions: `tf1_names.tf1_name_map(model)` lists, for every weight of a
+model, the TF1 variable name the original graph gives it and whether the stored array is the
+transpose of our kernel. `load_tf1_checkpoint` reads through the table
 and `save_tf1_checkpoint` writes through it, so load -> save -> load is the identity by
 construction, and a test checks that it is.
 
@@ -35,125 +34,20 @@ import shutil
 import tempfile
 
 import numpy as np
+import tensorflow as tf
+from absl import logging
 
 from albert_nb.errors import InputError
+from albert_nb.interop.tf1_names import (ENCODER_SCOPE, HUB_SCOPE, Entry, encoder_entries, encoder_of,
+                                         is_slot_or_step, tf1_name_map)
+from albert_nb.model.config import AlbertConfig
+from albert_nb.model.heads import AlbertForPretraining
+from albert_nb.model.modeling import AlbertModel
 from albert_nb.paths import BEST_NAME
+from albert_nb.tokenizers.tokenization import release_tokenizer
 
-ENCODER_SCOPE = "bert/"
-# Suffixes of optimizer state; the original's AdamW and LAMB both use adam_m / adam_v.
-SLOT_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v", "/Adam", "/Adam_1", "/Momentum")
-SKIPPED_NAMES = ("global_step", "good_steps", "loss_scale", "current_loss_scale")
-# TF-Hub (TF1 format) modules store the same names under the module's scope.
-HUB_SCOPE = "module/"
 _OUR_KEY_PREFIX = "variables/"
 _OUR_KEY_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
-
-
-# ----------------------------------------------------------------------------- the table
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    """One weight: its TF1 name, our Keras variable, and whether TF1 stores the transpose."""
-
-    name: str
-    variable: object
-    transpose: bool = False
-
-    @property
-    def checkpoint_shape(self) -> tuple:
-        shape = tuple(int(d) for d in self.variable.shape)
-        return shape[::-1] if self.transpose else shape
-
-    def to_checkpoint(self, value: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(value.T) if self.transpose else value
-
-    def from_checkpoint(self, value: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(value.T) if self.transpose else value
-
-
-def _dense(prefix: str, layer, transpose: bool = False) -> list[Entry]:
-    return [Entry(f"{prefix}/kernel", layer.kernel, transpose), Entry(f"{prefix}/bias", layer.bias)]
-
-
-def _norm(prefix: str, layer) -> list[Entry]:
-    return [Entry(f"{prefix}/gamma", layer.gamma), Entry(f"{prefix}/beta", layer.beta)]
-
-
-def encoder_entries(albert) -> list[Entry]:
-    """The encoder (`bert/...`) part of the table for an `AlbertModel`."""
-    emb, enc = albert.embeddings, albert.encoder
-    e = [Entry("bert/embeddings/word_embeddings", emb.word_embeddings),
-         Entry("bert/embeddings/token_type_embeddings", emb.token_type_embeddings),
-         Entry("bert/embeddings/position_embeddings", emb.position_embeddings)]
-    e += _norm("bert/embeddings/LayerNorm", emb.LayerNorm)
-    if enc.embedding_hidden_mapping_in is not None:   # absent when E == H, as in the original
-        e += _dense("bert/encoder/embedding_hidden_mapping_in", enc.embedding_hidden_mapping_in)
-    for g, group in enumerate(enc.groups):
-        for i, block in enumerate(group):
-            p = f"bert/encoder/transformer/group_{g}/inner_group_{i}"
-            att = block.attention
-            for part in ("query", "key", "value"):
-                e += _dense(f"{p}/attention_1/self/{part}", getattr(att, part))
-            e += _dense(f"{p}/attention_1/output/dense", att.dense)
-            e += _norm(f"{p}/LayerNorm", att.LayerNorm)                  # after attention
-            e += _dense(f"{p}/ffn_1/intermediate/dense", block.ffn)
-            e += _dense(f"{p}/ffn_1/intermediate/output/dense", block.ffn_output)  # nested "output"
-            e += _norm(f"{p}/LayerNorm_1", block.full_layer_layer_norm)  # after the FFN
-    e += _dense("bert/pooler/dense", albert.pooler.dense)
-    return e
-
-
-def head_entries(model) -> list[Entry]:
-    """The head part of the table; empty for a bare `AlbertModel`.
-
-    Heads whose original weight is `output_weights` store it [out, H], the transpose of a Keras
-    Dense kernel [H, out]. Token classification has no original graph; it uses the classifier's
-    names (`output_weights`, `output_bias`).
-    """
-    from albert_nb.model import heads
-
-    if isinstance(model, heads.AlbertForPretraining):
-        mlm = model.mlm_head
-        return (_dense("cls/predictions/transform/dense", mlm.dense)
-                + _norm("cls/predictions/transform/LayerNorm", mlm.LayerNorm)
-                + [Entry("cls/predictions/output_bias", mlm.output_bias),
-                   Entry("cls/seq_relationship/output_weights", model.sop_head.kernel, True),
-                   Entry("cls/seq_relationship/output_bias", model.sop_head.bias)])
-    if isinstance(model, (heads.AlbertForSequenceClassification, heads.AlbertForTokenClassification,
-                          heads.AlbertForMultipleChoice)):
-        return [Entry("output_weights", model.classifier.kernel, True),
-                Entry("output_bias", model.classifier.bias)]
-    if isinstance(model, heads.AlbertForQuestionAnswering):
-        return [Entry("cls/squad/output_weights", model.qa_outputs.kernel, True),
-                Entry("cls/squad/output_bias", model.qa_outputs.bias)]
-    if isinstance(model, heads.AlbertForQuestionAnsweringV2):
-        return (_dense("start_logits/dense", model.start_dense)
-                + _dense("end_logits/dense_0", model.end_dense_0)
-                + _norm("end_logits/LayerNorm", model.end_norm)
-                + _dense("end_logits/dense_1", model.end_dense_1)
-                + _dense("answer_class/dense_0", model.answer_dense_0)
-                + [Entry("answer_class/dense_1/kernel", model.answer_dense_1.kernel)])
-    return []
-
-
-def encoder_of(model):
-    """The `AlbertModel` inside `model` (itself, or a head's `.albert`)."""
-    from albert_nb.model.modeling import AlbertModel
-
-    if isinstance(model, AlbertModel):
-        return model
-    albert = getattr(model, "albert", None)
-    if not isinstance(albert, AlbertModel):
-        raise InputError(f"{type(model).__name__} holds no albert_nb AlbertModel at `.albert`; "
-                         "TF1 checkpoints map only onto albert_nb models")
-    return albert
-
-
-def tf1_name_map(model) -> list[Entry]:
-    """Every weight of `model` (an AlbertModel or any head) with its TF1 name, encoder first."""
-    entries = encoder_entries(encoder_of(model)) + head_entries(model)
-    names = [e.name for e in entries]
-    assert len(names) == len(set(names)), "TF1 name table has duplicates"
-    return entries
 
 
 # ------------------------------------------------------------------------- reading
@@ -187,8 +81,6 @@ class LoadReport:
 def resolve_checkpoint(path, checkpoint_name: str | None = None) -> str:
     """A checkpoint prefix from a prefix, or from a directory (checkpoint_name, else
     model.ckpt-best, else the `checkpoint` file's latest, else the only *.index there)."""
-    import tensorflow as tf
-
     path = os.fspath(path)
     if os.path.isdir(path):
         if checkpoint_name:
@@ -219,8 +111,6 @@ def _index_files(directory: str) -> list[str]:
 
 
 def read_variable_shapes(prefix: str) -> dict[str, tuple]:
-    import tensorflow as tf
-
     try:
         reader = tf.train.load_checkpoint(prefix)
     except Exception as err:  # DataLossError, NotFoundError, ... : say which file and why
@@ -241,16 +131,10 @@ def read_tensor(reader, prefix: str, key: str) -> np.ndarray:
 
 def verify_checkpoint(prefix: str) -> None:
     """Read every tensor of a checkpoint once (a resume checks this before trusting it)."""
-    import tensorflow as tf
-
     read_variable_shapes(prefix)
     reader = tf.train.load_checkpoint(prefix)
     for key in reader.get_variable_to_shape_map():
         read_tensor(reader, prefix, key)
-
-
-def is_slot_or_step(name: str) -> bool:
-    return name.endswith(SLOT_SUFFIXES) or name.split("/")[-1] in SKIPPED_NAMES or "/Adam" in name
 
 
 def detect_format(names) -> str:
@@ -319,8 +203,6 @@ def load_checkpoint(model, path, checkpoint_name: str | None = None,
     allow_missing_groups: tolerate (and report) absent blocks of groups > 0, for callers that
     copy group 0 themselves afterwards.
     """
-    import tensorflow as tf
-
     prefix = resolve_checkpoint(path, checkpoint_name)
     shapes = read_variable_shapes(prefix)
     fmt = detect_format(shapes)
@@ -386,8 +268,6 @@ def load_init_checkpoint(model, path, init_from_group0: bool = False) -> LoadRep
     which hides a config/checkpoint mismatch, so without the flag that is an error."""
     report = load_checkpoint(model, path, init_from_group0=init_from_group0,
                              allow_missing_groups=init_from_group0)
-    from absl import logging
-
     logging.info("init_checkpoint: %s", report.summary())
     return report
 
@@ -407,8 +287,6 @@ def write_tf1_arrays(arrays: dict[str, np.ndarray], prefix) -> str:
     the target and renamed into place, data first and `.index` last, so a reader that finds the
     index finds a complete checkpoint.
     """
-    import tensorflow as tf
-
     prefix = os.fspath(prefix)
     directory = os.path.dirname(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)
@@ -470,11 +348,6 @@ def load_pretrained(directory, checkpoint_name: str | None = None, head: str = "
     (`AlbertForPretraining` with the `cls/*` heads loaded, or a bare `AlbertModel` for
     head="encoder"), the `FullTokenizer`, the config and the load report.
     """
-    from albert_nb.model.config import AlbertConfig
-    from albert_nb.model.heads import AlbertForPretraining
-    from albert_nb.model.modeling import AlbertModel
-    from albert_nb.tokenizers.tokenization import release_tokenizer
-
     if head not in HEADS:
         raise InputError(f"head={head!r}: expected one of {HEADS}")
     directory = os.fspath(directory)
@@ -490,37 +363,3 @@ def load_pretrained(directory, checkpoint_name: str | None = None, head: str = "
     report = load_checkpoint(model, directory, checkpoint_name)
     return Pretrained(model=model, tokenizer=tokenizer, config=config, report=report,
                       directory=directory)
-
-
-TOKENIZER_FILES = ("30k-clean.model", "30k-clean.vocab", "vocab_chinese.txt", "vocab.txt")
-
-
-def copy_release_files(source_dir, target_dir, tokenizer=None, overwrite: bool = True,
-                       kept: list | None = None) -> list[str]:
-    """Copy albert_config.json and the tokenizer files, atomically; returns the names copied.
-
-    overwrite=False leaves a *different* file of the same name in target_dir alone (its name is
-    appended to `kept`); an identical one counts as copied.
-    """
-    from albert_nb.io_utils import atomic_write_bytes
-
-    copied = []
-    names = ["albert_config.json", *TOKENIZER_FILES]
-    extra = [p for p in (getattr(tokenizer, "spm_model_file", None),
-                         getattr(tokenizer, "vocab_file", None)) if p]
-    sources = [os.path.join(source_dir, n) for n in names] + extra
-    for src in sources:
-        dst = os.path.join(target_dir, os.path.basename(src))
-        if os.path.isfile(src) and os.path.basename(src) not in copied:
-            if os.path.abspath(src) != os.path.abspath(dst):
-                with open(src, "rb") as handle:
-                    data = handle.read()
-                if not overwrite and os.path.isfile(dst):
-                    with open(dst, "rb") as handle:
-                        if handle.read() != data:
-                            if kept is not None:
-                                kept.append(os.path.basename(dst))
-                            continue
-                atomic_write_bytes(dst, data)
-            copied.append(os.path.basename(src))
-    return copied

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from albert_nb.interop.checkpoints import Entry, encoder_of
+from albert_nb.interop.tf1_names import Entry, encoder_of
 from albert_nb.errors import InputError
 from albert_nb.model.config import read_json_object
 

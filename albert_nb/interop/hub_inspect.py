@@ -145,8 +145,6 @@ def check_weights_match_config(path: str, config) -> None:
         raise InputError(f"hub module {path!r}: variables/ cannot be read ({type(err).__name__}: "
                          f"{str(err).strip().splitlines()[0][:200] if str(err).strip() else ''})") from None
     if is_tf1_hub_module(path):
-        from albert_nb.interop.checkpoints import HUB_SCOPE, is_slot_or_step
-
         weights = [tuple(v) for k, v in shapes.items()   # the encoder and pooler, bert/...
                    if k.startswith((HUB_SCOPE + "bert/", "bert/")) and not is_slot_or_step(k)]
         expected = count_parameters(config)["total"]

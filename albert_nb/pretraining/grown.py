@@ -76,7 +76,7 @@ def build_grown(smoke: bool = False, show_progress: bool = False) -> Path:
     Builds the tiny pretrained model first if it is missing. Interrupted builds resume (the
     trainer restores the newest checkpoint; the marker is written last).
     """
-    from albert_nb.interop import checkpoints
+    from albert_nb.interop import release_files
     from albert_nb.model.config import AlbertConfig
     from albert_nb.pretraining import trainer as pretraining
 
@@ -86,7 +86,7 @@ def build_grown(smoke: bool = False, show_progress: bool = False) -> Path:
     started = time.time()
     source = tiny.build_tiny_pretrained(smoke=smoke, show_progress=show_progress)
     config = grown_config(AlbertConfig.from_json_file(str(source / "albert_config.json")), smoke)
-    checkpoints.copy_release_files(source, directory)             # tokenizer (and tiny's config)
+    release_files.copy_release_files(source, directory)             # tokenizer (and tiny's config)
     config.to_json_file(str(directory / "albert_config.json"))      # ... replaced by the grown one
     opts = options(directory, source, smoke)
     trained = pretraining.run(opts, show_progress=show_progress, show=None)

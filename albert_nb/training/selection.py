@@ -40,6 +40,13 @@ def format_eval_block(results: dict, best_so_far: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_results(title: str, metrics: dict | None) -> str:
+    """The original's log block `***** <title> *****` then `  key = value` lines ("" if none)."""
+    if not metrics:
+        return ""
+    return "\n".join([f"***** {title} *****", *(f"  {k} = {metrics[k]}" for k in sorted(metrics))])
+
+
 def read_best_trial(path) -> tuple[int, int, float]:
     """best_trial.txt "global_step:best_step:best_value" -> (global_step, best_step, best_value)."""
     text = open(path, encoding="utf-8").read().strip()
