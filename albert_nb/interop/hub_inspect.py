@@ -134,6 +134,7 @@ def check_weights_match_config(path: str, config) -> None:
     as many floats in all as the config's encoder (+ pooler, + pretraining heads for ours)."""
     import tensorflow as tf
 
+    from albert_nb.interop.tf1_names import HUB_SCOPE, is_slot_or_step
     from albert_nb.model.params import count_parameters
 
     prefix = os.path.join(path, "variables", "variables")
