@@ -24,6 +24,9 @@ import sys
 import tempfile
 import warnings
 
+# absl and logging are imported inside the functions (deliberately lazy): this module must run
+# before anything else has loaded them, so that its settings take effect.
+
 ENVIRONMENT = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 # A C++ absl/glog line: severity letter, date, time, thread id, file.cc:line] message.

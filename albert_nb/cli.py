@@ -4,8 +4,8 @@ The original's scripts are absl programs; ours are too, so `--flag=value`, `--fl
 `--noflag` all work. `@command(...)` wraps a `main(argv)` so that stray positional arguments,
 missing required flags, any `InputError` and operating-system errors on files (no permission,
 disk full, a directory where a file belongs) end as one line on stderr and exit status 2;
-`run(main)` (instead of `absl.app.run(main)`) does the same for flag errors absl finds while
-parsing (an unknown or misspelt flag, a bad value, an enum value outside the allowed set), which
+`run_command(main, define_flags)` (instead of `absl.app.run(main)`) does the same for flag
+errors absl finds while parsing (an unknown or misspelt flag, a bad value, an enum value outside the allowed set), which
 absl itself reports with its usage text and status 1. `define_flags(OptionsClass)` makes every
 flag from an options dataclass (name, type, default, help), so each flag is written once, beside
 the option it sets.
@@ -17,8 +17,9 @@ import functools
 import importlib
 import sys
 
-from absl import flags, logging
+from absl import app, flags, logging
 
+from albert_nb import _quiet
 from albert_nb.errors import InputError
 from albert_nb.paths import BEST_NAME
 from albert_nb.training import cluster, distribute
@@ -51,8 +52,6 @@ def command(program: str, required: tuple[str, ...] = ()):
     def wrap(main):
         @functools.wraps(main)
         def guarded(argv):
-            from albert_nb import _quiet
-
             _quiet.quiet_absl()
             if len(argv) > 1:
                 fail(program, "", f"unexpected arguments {argv[1:]}")
@@ -163,8 +162,6 @@ def define_export_flags(export_help: str, lower_case_help: str) -> None:
 def run_command(main, define) -> None:
     """`python -m albert_nb.<tool>`: define the flags, then let absl parse them and call main
     (flag errors in one line, exit 2: see `parse_flags`)."""
-    from absl import app
-
     define()
     app.run(main, flags_parser=parse_flags(getattr(main, "program", "albert_nb")))
 
@@ -178,10 +175,3 @@ def parse_flags(program: str):
             fail(program, "", f"flag error: {err} (see --help)")
 
     return parser
-
-
-def run(main) -> None:
-    """`absl.app.run(main)` with flag errors in one line and exit status 2."""
-    from absl import app
-
-    app.run(main, flags_parser=parse_flags(getattr(main, "program", "albert_nb")))

@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from albert_nb.errors import InputError
+from albert_nb.interop import releases
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,8 +40,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from albert_nb.interop import releases
-
     if args.list:
         print(releases.table_text(args.base_url))
         return 0

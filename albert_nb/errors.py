@@ -3,6 +3,8 @@
 `InputError` subclasses `ValueError` so callers that already catch ValueError keep working.
 The message must name the file, flag or value and say what was expected.
 """
+import os
+import sys
 
 
 class InputError(ValueError):
@@ -11,8 +13,6 @@ class InputError(ValueError):
 
 def require_file(path, what: str = "file") -> str:
     """Return `path` as str if it is an existing file, else raise InputError naming it."""
-    import os
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"{what} not found: {path!r} (expected an existing file)")
@@ -21,6 +21,4 @@ def require_file(path, what: str = "file") -> str:
 
 def warn(message: str) -> None:
     """One warning line on stderr, in the same shape as the CLIs' error line."""
-    import sys
-
     print(f"Warning: {message}", file=sys.stderr, flush=True)

@@ -28,9 +28,12 @@ from absl import flags
 from albert_nb.cli import command, define_export_flags, run_command
 from albert_nb.errors import InputError
 from albert_nb.faults import fault_point
-from albert_nb.io_utils import make_temp_dir
 from albert_nb.interop import release_files, releases
+from albert_nb.io_utils import atomic_write_text, make_temp_dir
 from albert_nb.paths import BEST_NAME
+
+# TensorFlow and the checkpoint code load inside `export` (deliberately lazy): --help and a bad
+# flag answer at once, with no TensorFlow start-up.
 
 FLAGS = flags.FLAGS
 
@@ -49,8 +52,6 @@ def write_checkpoint_state(prefix: str, path: str | None = None) -> str:
     `path` when given (a staging copy), else beside the prefix."""
     import tensorflow as tf
     from google.protobuf import text_format
-
-    from albert_nb.io_utils import atomic_write_text
 
     directory = os.path.dirname(os.path.abspath(prefix))
     name = os.path.basename(prefix)

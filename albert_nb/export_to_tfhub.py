@@ -17,6 +17,8 @@ from absl import flags
 from albert_nb.cli import command, define_export_flags, run_command
 from albert_nb.interop import releases
 
+# TensorFlow loads inside `main` (deliberately lazy): --help and a bad flag answer at once.
+
 FLAGS = flags.FLAGS
 
 

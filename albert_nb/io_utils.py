@@ -14,6 +14,8 @@ import re
 import shutil
 import tempfile
 
+from albert_nb.errors import InputError
+
 # mkstemp creates 0600 files; outputs should get the usual permissions (0666 minus the umask).
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -69,8 +71,6 @@ def _temp_sibling(path: str) -> tuple[int, str]:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     if os.path.isdir(path):
-        from albert_nb.errors import InputError
-
         raise InputError(f"{path!r} is a directory; expected a file path to write")
     prefix = f".{os.path.basename(path)}."
     remove_stale(directory, prefix, ".tmp")

@@ -25,6 +25,9 @@ import threading
 
 from albert_nb.io_utils import atomic_write_text
 
+# Keras, TensorFlow, plotly, tqdm and kaleido are imported inside `setup` and the figure helpers
+# (deliberately lazy): each is optional for some notebook, and kaleido may be absent.
+
 # plotly_mimetype stores a figure as JSON only (no embedded plotly.js, so executed notebooks stay
 # small); the static renderer below adds an SVG beside it. Colab needs its own renderer.
 DEFAULT_RENDERER = "plotly_mimetype"

@@ -19,6 +19,8 @@ from pathlib import Path
 from albert_nb import notebook
 from albert_nb.paths import REPO_ROOT
 
+# nbformat and papermill load inside `run_notebook` (deliberately lazy): --help and --list answer at once.
+
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 # A kernel copies what the C++ libraries write to descriptor 2 into the notebook's outputs by
 # default; those lines are TensorFlow's start-up banner, not the lesson's. Without the copy they

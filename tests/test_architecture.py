@@ -80,3 +80,47 @@ def test_nothing_but_plots_imports_plots():
     users = {str(p.relative_to(PACKAGE)) for p in MODULES if layer_of(p) != "plots"
              and any(t == "plots" for t, _ in imported_layers(p))}
     assert not users
+
+
+def _module_name(path: pathlib.Path) -> str:
+    parts = ("albert_nb",) + path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: pathlib.Path, known: set) -> set:
+    """The albert_nb modules `path` imports when it is itself imported (module-level statements
+    only: a function's import runs later). `from albert_nb.x import y` names the submodule x.y
+    when y is one, else the module x."""
+    out = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name in known}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.add(sub if sub in known else node.module)
+    return out & known
+
+
+def test_no_import_cycle():
+    """Importing any module never re-enters a module that is still being imported. Package
+    `__init__`s are lazy (`albert_nb._lazy`), so they take no part."""
+    known = {_module_name(p) for p in MODULES}
+    packages = {_module_name(p) for p in MODULES if p.name == "__init__.py"}
+    graph = {_module_name(p): _top_level_imports(p, known) - packages
+             for p in MODULES if p.name != "__init__.py"}
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, f"import cycles: {cycles}"

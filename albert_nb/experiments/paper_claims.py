@@ -23,9 +23,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from albert_nb.interop import checkpoints
 from albert_nb.model import params
 from albert_nb.model.config import AlbertConfig
-from albert_nb.pretraining import evaluation, tiny
+from albert_nb.paths import artifact_dir
+from albert_nb.pretraining import tiny
 
 # Steps and batch of every variant: seven pretrainings in notebook 09's share of the walkthrough
 # (measured: 311 CPU-s for the whole notebook with the 2-layer tiny recipe, about 2.6 minutes).
@@ -75,8 +77,6 @@ def embedding_sizes(smoke: bool = False) -> list[int]:
 
 
 def directory(smoke: bool = False) -> Path:
-    from albert_nb.paths import artifact_dir
-
     return artifact_dir("paper_claims_smoke" if smoke else "paper_claims")
 
 
@@ -160,6 +160,4 @@ def sop_nsp_table(results: dict) -> dict:
 
 def load_encoder(run_directory):
     """The `AlbertModel` of a finished run (its best checkpoint, float32)."""
-    from albert_nb.interop import checkpoints
-
     return checkpoints.load_pretrained(run_directory, head="encoder").model

@@ -18,6 +18,8 @@ import math
 import os
 import time
 
+import tensorflow as tf
+
 MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
 SIGNATURES = ("serving_default", "serving_ids")
 
@@ -25,8 +27,6 @@ SIGNATURES = ("serving_default", "serving_ids")
 def export_classifier(model, export_dir: str, max_seq_length: int, is_regression: bool,
                       threshold: float = float("nan")) -> str:
     """Write `<export_dir>/<unix time>/` (the Estimator's layout) and return that path."""
-    import tensorflow as tf
-
     def outputs(inputs):
         logits = model(inputs, training=False)["logits"]                   # [batch, C]
         if is_regression:
@@ -66,8 +66,6 @@ def export_classifier(model, export_dir: str, max_seq_length: int, is_regression
 def example_strings(features, max_seq_length: int) -> list[bytes]:
     """Serialized tf.Examples for `serving_default` from InputFeatures (padded with zeros to
     max_seq_length, input_mask 1 on real tokens), as the original's feature files hold them."""
-    import tensorflow as tf
-
     def ints(values):
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 

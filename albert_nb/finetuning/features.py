@@ -33,6 +33,9 @@ from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_path, atomic_write_json
 from albert_nb.tokenizers.pairs import pack_pair
 
+# TensorFlow is imported inside the functions that write or read records (deliberately lazy): a
+# bad --task_name or an empty dev set is reported from the text alone, before TensorFlow loads.
+
 FEATURE_FORMAT = 2  # bump when the record layout or conversion rule changes (invalidates caches)
 
 

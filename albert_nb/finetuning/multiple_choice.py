@@ -17,6 +17,9 @@ from albert_nb.finetuning.squad_features import check_cache, settings_digest, wr
 from albert_nb.io_utils import atomic_path
 from albert_nb.tokenizers.pairs import pack_pair
 
+# TensorFlow is imported inside the record functions (deliberately lazy): `tasks.race` builds
+# examples with this module without loading TensorFlow.
+
 FEATURE_FORMAT = 1
 
 

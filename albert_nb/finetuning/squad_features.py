@@ -35,6 +35,9 @@ from albert_nb.finetuning.alignment import align
 from albert_nb.io_utils import atomic_path, atomic_write_json
 from albert_nb.tokenizers.pairs import pack_pair
 
+# TensorFlow is imported inside the record functions (deliberately lazy): features are built and
+# checked from the text before TensorFlow loads.
+
 FEATURE_FORMAT = 1
 FIRST_UNIQUE_ID = 1000000000
 

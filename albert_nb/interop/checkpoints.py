@@ -38,8 +38,15 @@ import tensorflow as tf
 from absl import logging
 
 from albert_nb.errors import InputError
-from albert_nb.interop.tf1_names import (ENCODER_SCOPE, HUB_SCOPE, Entry, encoder_entries, encoder_of,
-                                         is_slot_or_step, tf1_name_map)
+from albert_nb.interop.tf1_names import (
+    ENCODER_SCOPE,
+    HUB_SCOPE,
+    Entry,
+    encoder_entries,
+    encoder_of,
+    is_slot_or_step,
+    tf1_name_map,
+)
 from albert_nb.model.config import AlbertConfig
 from albert_nb.model.heads import AlbertForPretraining
 from albert_nb.model.modeling import AlbertModel

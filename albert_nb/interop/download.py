@@ -36,9 +36,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from albert_nb.errors import InputError
 from albert_nb.interop import archives
 from albert_nb.io_utils import atomic_write_json
+
+# fcntl / msvcrt are imported where the lock is taken: which one exists depends on the platform.
 
 CHUNK = 1 << 20
 STAMP = ".albert_nb_release.json"
@@ -167,8 +171,6 @@ def _plan(response, offset: int) -> tuple[int, int | None] | None:
 def _stream(url: str, part: str, response, start: int, total: int | None, progress: bool,
             digest) -> int:
     """Append the body to `part` (truncated first when start == 0); returns bytes on disk."""
-    from tqdm.auto import tqdm
-
     mode = "ab" if start else "wb"
     done = start
     with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True,

@@ -19,10 +19,16 @@ import dataclasses
 import os
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
-from albert_nb.interop.tf1_names import Entry, encoder_of
 from albert_nb.errors import InputError
-from albert_nb.model.config import read_json_object
+from albert_nb.interop.tf1_names import Entry, encoder_of
+from albert_nb.io_utils import atomic_path, atomic_write_bytes, atomic_write_json
+from albert_nb.model import heads
+from albert_nb.model.config import AlbertConfig, read_json_object
+from albert_nb.model.heads import AlbertForPretraining
+from albert_nb.model.modeling import AlbertModel
+from albert_nb.tokenizers.tokenization import FullTokenizer
 
 WEIGHTS_NAME = "model.safetensors"
 INDEX_NAME = "model.safetensors.index.json"
@@ -64,8 +70,6 @@ def hf_encoder_entries(albert, prefix: str = BASE_PREFIX) -> list[Entry]:
 
 # Our head class -> (Hugging Face class name, its head entries)
 def _hf_head(model) -> tuple[str, list[Entry]]:
-    from albert_nb.model import heads
-    from albert_nb.model.modeling import AlbertModel
 
     if isinstance(model, AlbertModel):
         return "AlbertModel", []
@@ -98,8 +102,6 @@ def hf_name_map(model) -> tuple[str, list[Entry]]:
 # ------------------------------------------------------------------------- reading
 def read_safetensors(directory) -> dict[str, np.ndarray]:
     """All tensors of a HF directory (single file or sharded with an index), as numpy."""
-    from safetensors.numpy import load_file
-
     directory = os.fspath(directory)
     single = os.path.join(directory, WEIGHTS_NAME)
     index = os.path.join(directory, INDEX_NAME)
@@ -135,8 +137,6 @@ def read_safetensors(directory) -> dict[str, np.ndarray]:
 
 
 def read_hf_config(directory):
-    from albert_nb.model.config import AlbertConfig
-
     path = os.path.join(os.fspath(directory), CONFIG_NAME)
     if not os.path.isfile(path):
         raise InputError(f"Hugging Face config not found: {path!r} (expected config.json)")
@@ -223,9 +223,6 @@ _HEAD_CHOICES = ("pretraining", "encoder")
 def load_hf_directory(directory, head: str = "pretraining", do_lower_case: bool = True) -> HFPretrained:
     """A Hugging Face ALBERT directory -> our model (`AlbertForPretraining` or, with
     head="encoder", `AlbertModel`), tokenizer (from `spiece.model` if present, else None)."""
-    from albert_nb.model.heads import AlbertForPretraining
-    from albert_nb.model.modeling import AlbertModel
-    from albert_nb.tokenizers.tokenization import FullTokenizer
 
     if head not in _HEAD_CHOICES:
         raise InputError(f"head={head!r}: expected one of {_HEAD_CHOICES}")
@@ -255,9 +252,6 @@ def hf_tensors(model) -> tuple[str, dict[str, np.ndarray]]:
 def save_hf_directory(model, directory, tokenizer=None) -> str:
     """Write `config.json` + `model.safetensors` (+ `spiece.model` when the tokenizer is a
     SentencePiece one) so `transformers.Albert*.from_pretrained(directory)` loads it."""
-    from safetensors.numpy import save_file
-
-    from albert_nb.io_utils import atomic_path, atomic_write_bytes, atomic_write_json
 
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)

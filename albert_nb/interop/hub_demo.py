@@ -7,8 +7,12 @@ gradients go into the hub module's own weights.
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
+import plotly.graph_objects as go
+import tensorflow as tf
 
+from albert_nb.errors import InputError
 from albert_nb.tokenizers.pairs import encode_pair
 
 
@@ -17,8 +21,6 @@ def word_order_examples(lines, n: int = 256, min_words: int = 6, seed: int = 0):
     rng = np.random.default_rng(seed)
     sentences = [line.strip() for line in lines if len(line.split()) >= min_words]
     if not sentences:
-        from albert_nb.errors import InputError
-
         raise InputError(f"word_order_examples: no sentence with at least {min_words} words")
     picked = [sentences[i] for i in rng.choice(len(sentences), size=n, replace=len(sentences) < n)]
     texts, labels = [], []
@@ -48,9 +50,6 @@ def encode(tokenizer, texts, max_seq_length: int = 32) -> dict:
 def fine_tune(model, features: dict, labels, steps: int = 30, batch_size: int = 16,
               learning_rate: float = 3e-4, seed: int = 0) -> list[float]:
     """Plain Adam steps on random mini-batches; returns the loss of every step."""
-    import keras
-    import tensorflow as tf
-
     rng = np.random.default_rng(seed)
     optimizer = keras.optimizers.Adam(learning_rate)
     variables = model.trainable_variables
@@ -77,8 +76,6 @@ def accuracy(model, features: dict, labels) -> float:
 
 def loss_figure(histories: dict):
     """Training loss per step, one line per run."""
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     for name, losses in histories.items():
         fig.add_trace(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name=name))

@@ -7,12 +7,18 @@ or a parked module restored, by the next export to the same path.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import tempfile
 
+import tensorflow as tf
+
 from albert_nb.errors import InputError
 from albert_nb.faults import fault_point
+from albert_nb.interop.checkpoints import load_pretrained
+from albert_nb.io_utils import make_temp_dir, remove_stale
+from albert_nb.model.heads import AlbertForPretraining
 from albert_nb.model.inputs import input_signature
 from albert_nb.paths import BEST_NAME
 
@@ -28,10 +34,6 @@ def build_hub_root(model, tokenizer_files, do_lower_case: bool = True, asset_dir
     (the SentencePiece `.model`, or the WordPiece vocab). `albert_config.json` is written into
     `asset_dir` (a new temporary folder when None); the caller removes it after saving.
     """
-    import tensorflow as tf
-
-    from albert_nb.model.heads import AlbertForPretraining
-
     if not isinstance(model, AlbertForPretraining):
         raise InputError(f"export_hub_module needs an AlbertForPretraining (for the mlm and sop "
                          f"signatures), got {type(model).__name__}")
@@ -143,8 +145,6 @@ def check_export_path(export_path, source_dir=None) -> str:
 def _exchange(a: str, b: str) -> bool:
     """Swap two paths in one atomic rename (Linux renameat2 RENAME_EXCHANGE); False if the
     system or file system cannot."""
-    import ctypes
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
@@ -166,8 +166,6 @@ def clean_export_leftovers(export_path: str) -> None:
     processes that are gone, and the earlier layout's `.hub-*` / /tmp/albert_hub_assets_*).
     A replaced module parked as `.<name>.hub-old-*` by the two-rename fallback is put back if
     the kill fell between the two renames, so `export_path` never ends up missing."""
-    from albert_nb.io_utils import remove_stale
-
     parent = os.path.dirname(export_path)
     names = _temp_names(export_path)
     if not os.path.lexists(export_path):
@@ -197,8 +195,6 @@ def publish_module(staging: str, export_path: str) -> None:
     if _exchange(staging, export_path):   # staging now holds the old module
         shutil.rmtree(staging, ignore_errors=True)
         return
-    from albert_nb.io_utils import make_temp_dir
-
     old = make_temp_dir(os.path.dirname(export_path), names["old"])
     os.rmdir(old)
     os.replace(export_path, old)           # a kill here: clean_export_leftovers restores it
@@ -215,10 +211,6 @@ def export_hub_module(model, export_path, tokenizer_files, do_lower_case: bool =
     never uses einsum (attention is reshape + matmul), so both values give the same module; the
     flag is accepted so the original's command lines run unchanged.
     """
-    import tensorflow as tf
-
-    from albert_nb.io_utils import make_temp_dir
-
     del use_einsum  # see docstring: the exported graph has no Einsum op either way
     export_path = check_export_path(export_path, source_dir)
     parent = os.path.dirname(export_path)
@@ -252,8 +244,6 @@ def tokenizer_file_list(tokenizer) -> list[str]:
 def export_directory(albert_directory, export_path, checkpoint_name: str = BEST_NAME,
                      do_lower_case: bool = True, use_einsum: bool = True) -> str:
     """What `python -m albert_nb.export_to_tfhub` does: release directory -> hub module."""
-    from albert_nb.interop.checkpoints import load_pretrained
-
     check_export_path(export_path, albert_directory)   # before the (slow) load
     loaded = load_pretrained(albert_directory, checkpoint_name=checkpoint_name,
                              do_lower_case=do_lower_case)

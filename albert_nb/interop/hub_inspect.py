@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 
 import numpy as np
 
 from albert_nb.errors import InputError
 from albert_nb.interop.hub_export import CONFIG_ASSET
+from albert_nb.model.config import AlbertConfig
+from albert_nb.model.params import count_parameters
+
+# TensorFlow and tensorflow_hub are imported where a module is read (deliberately lazy): handles
+# are checked as text first, and tensorflow_hub only under a filter for its pkg_resources warning.
 
 TF1_HUB_MARKER = "tfhub_module.pb"
 
@@ -27,8 +33,6 @@ def resolve_handle(handle) -> str:
 
     Checks the layout (saved_model.pb, variables/) so a damaged module fails here, in one line.
     """
-    import warnings
-
     handle = os.fspath(handle)
     if os.path.isdir(handle):
         path = handle
@@ -119,8 +123,6 @@ def _asset(path: str, name: str) -> str | None:
 
 
 def _config_from_assets(path: str):
-    from albert_nb.model.config import AlbertConfig
-
     config_file = _asset(path, CONFIG_ASSET)
     if config_file is None:
         raise InputError(f"hub module {path!r} has no assets/{CONFIG_ASSET}; the model shape is "
@@ -135,7 +137,6 @@ def check_weights_match_config(path: str, config) -> None:
     import tensorflow as tf
 
     from albert_nb.interop.tf1_names import HUB_SCOPE, is_slot_or_step
-    from albert_nb.model.params import count_parameters
 
     prefix = os.path.join(path, "variables", "variables")
     try:

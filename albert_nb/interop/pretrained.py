@@ -18,16 +18,14 @@ from __future__ import annotations
 import os
 
 from albert_nb.errors import InputError
-from albert_nb.interop import checkpoints, releases
+from albert_nb.interop import checkpoints, hf, releases, tfhub
+from albert_nb.model.heads import AlbertForPretraining
+from albert_nb.model.modeling import AlbertModel
 
 HEADS = checkpoints.HEADS   # ("pretraining", "encoder")
 
 
 def _hub(path: str, head: str | None, trainable: bool, do_lower_case) -> checkpoints.Pretrained:
-    from albert_nb.interop import tfhub
-    from albert_nb.model.heads import AlbertForPretraining
-    from albert_nb.model.modeling import AlbertModel
-
     module = tfhub.load_module(path, trainable=trainable, do_lower_case=do_lower_case)
     if module.format == "tf1_hub":   # Google's modules: the weights are a plain TF1 checkpoint
         head = head or "pretraining"
@@ -46,8 +44,6 @@ def _hub(path: str, head: str | None, trainable: bool, do_lower_case) -> checkpo
 
 
 def _is_hf_directory(path: str) -> bool:
-    from albert_nb.interop import hf
-
     return os.path.isfile(os.path.join(path, hf.CONFIG_NAME)) and not os.path.isfile(
         os.path.join(path, "albert_config.json"))
 
@@ -55,8 +51,6 @@ def _is_hf_directory(path: str) -> bool:
 def load_directory(path: str, head: str | None = None, checkpoint_name: str | None = None,
                    do_lower_case: bool | None = None, trainable: bool = True) -> checkpoints.Pretrained:
     """Load a local folder in whichever layout it has (Google release, Hugging Face, hub)."""
-    from albert_nb.interop import hf, tfhub
-
     if head is not None and head not in HEADS:
         raise InputError(f"head={head!r}: expected one of {HEADS}")
     lower = True if do_lower_case is None else do_lower_case

@@ -35,6 +35,10 @@ import re
 import urllib.parse
 
 from albert_nb.errors import InputError
+from albert_nb.interop import download
+
+# tensorflow_hub (via interop.tfhub) and the optional huggingface_hub are imported only when a
+# handle or id of theirs is resolved (deliberately lazy): the download CLI needs neither.
 
 BUCKET_URL = "https://storage.googleapis.com/albert_models"
 MODELS_URL_ENV = "ALBERT_NB_MODELS_URL"
@@ -166,14 +170,10 @@ def classify(value) -> str:
 
 # ---------------------------------------------------------------------------- locating
 def _cache(cache_dir):
-    from albert_nb.interop import download
-
     return os.fspath(cache_dir) if cache_dir else str(download.default_cache_dir())
 
 
 def _local_tarball(path: str, cache_dir, force: bool, progress: bool) -> str:
-    from albert_nb.interop import download
-
     stat = os.stat(path)
     key = hashlib.sha256(f"{os.path.realpath(path)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     target = os.path.join(_cache(cache_dir), "local", f"{_stem(path)}-{key.hexdigest()[:10]}")
@@ -243,8 +243,6 @@ def alternative(release: Release, source: str) -> str:
 def locate(value, *, cache_dir=None, force: bool = False, base_url: str | None = None,
            progress: bool = True, source: str | None = None) -> tuple[str, str]:
     """(kind, local directory) for any model source; downloads and unpacks when needed."""
-    from albert_nb.interop import download
-
     value = os.fspath(value)
     kind = classify(value)
     if kind == "release" and source not in (None, "bucket"):

@@ -30,20 +30,42 @@ it calls `__call__`, which returns the same dict), or through `HubEncoder`.
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import tempfile
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from albert_nb.errors import InputError
-from albert_nb.interop.hub_export import (CONFIG_ASSET, SIGNATURES, build_hub_root,  # noqa: F401
-                                          check_export_path, clean_export_leftovers,
-                                          export_directory, export_hub_module, is_our_module,
-                                          publish_module, tokenizer_file_list)
-from albert_nb.interop.hub_inspect import (TF1_HUB_MARKER, TRUST_NOTE, _asset,  # noqa: F401
-                                           _config_from_assets, check_weights_match_config,
-                                           is_tf1_hub_module, load_saved_model,
-                                           read_saved_model_proto, resolve_handle,
-                                           static_tokenization_info)
+from albert_nb.interop.checkpoints import load_checkpoint
+from albert_nb.interop.hub_export import (  # noqa: F401
+    CONFIG_ASSET,
+    SIGNATURES,
+    build_hub_root,
+    check_export_path,
+    clean_export_leftovers,
+    export_directory,
+    export_hub_module,
+    is_our_module,
+    publish_module,
+    tokenizer_file_list,
+)
+from albert_nb.interop.hub_inspect import (  # noqa: F401
+    TF1_HUB_MARKER,
+    TRUST_NOTE,
+    _asset,
+    _config_from_assets,
+    check_weights_match_config,
+    is_tf1_hub_module,
+    load_saved_model,
+    read_saved_model_proto,
+    resolve_handle,
+    static_tokenization_info,
+)
+from albert_nb.model.modeling import AlbertModel
+from albert_nb.tokenizers.tokenization import FullTokenizer
 
 
 # ------------------------------------------------------------------------------- loading
@@ -55,8 +77,6 @@ def tokenizer_from_hub(handle, do_lower_case: bool | None = None):
     which runs its code. TF1-format modules: the asset folder is read directly
     (`30k-clean.model`), with do_lower_case defaulting to True.
     """
-    from albert_nb.tokenizers.tokenization import FullTokenizer
-
     path = resolve_handle(handle)
     if is_tf1_hub_module(path):
         vocab = _asset(path, "30k-clean.model") or _asset(path, "vocab_chinese.txt")
@@ -121,8 +141,6 @@ class HubEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        import tensorflow as tf
-
         ids = tf.cast(inputs["input_ids"], tf.int32)                      # [batch, seq]
         feed = {"input_ids": ids,
                 "input_mask": tf.cast(inputs["input_mask"], tf.int32) if "input_mask" in inputs
@@ -171,8 +189,6 @@ class HubModule:
 def build_encoder(path: str, trainable: bool = True, config=None):
     if not is_tf1_hub_module(path):
         return HubEncoder(path, trainable=trainable)
-    from albert_nb.interop.checkpoints import load_checkpoint
-    from albert_nb.model.modeling import AlbertModel
 
     config = config or _config_from_assets(path)
     model = AlbertModel(config)
@@ -266,10 +282,6 @@ def check_with_tf_keras(module_path, inputs: dict, timeout: int = 300) -> dict:
     TF_USE_LEGACY_KERAS=1, because this process already imported Keras 3 and the two cannot be
     mixed. Returns pooled_output (signature "tokens"), whether trainable=True was accepted with a
     signature, and how many trainable weights got gradients through `__call__`."""
-    import subprocess
-    import sys
-
-    import numpy as np
 
     with tempfile.TemporaryDirectory() as tmp:
         inputs_file = os.path.join(tmp, "inputs.npz")

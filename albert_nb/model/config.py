@@ -17,6 +17,7 @@ from typing import Any
 
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_write_text
+from albert_nb.model.presets import PRESETS
 
 # Our activation names. "gelu" is the tanh approximation, because that is what the original's
 # "gelu" computes (Hugging Face calls it "gelu_new"); "gelu_exact" is the erf form.
@@ -264,8 +265,6 @@ class AlbertConfig:
     # ------------------------------------------------------------------ presets
     @classmethod
     def from_preset(cls, name: str) -> "AlbertConfig":
-        from albert_nb.model.presets import PRESETS
-
         key = name.lower().replace("-", "_")
         if key not in PRESETS:
             raise InputError(f"unknown preset {name!r}: expected one of {sorted(PRESETS)}")

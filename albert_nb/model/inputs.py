@@ -2,6 +2,9 @@
 signatures, serving exports and checkpoints line up without renaming."""
 from __future__ import annotations
 
+# TensorFlow is imported inside `input_signature` (deliberately lazy): the input names are read by
+# modules that never load TensorFlow (options, data preparation).
+
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 
 

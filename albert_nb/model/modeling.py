@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
-from albert_nb.model.config import AlbertConfig
 from albert_nb.errors import InputError
+from albert_nb.model.config import AlbertConfig
 from albert_nb.model.inputs import INPUT_NAMES, input_signature
-from albert_nb.model.layers import MASK_VALUE, AlbertEmbeddings, AlbertEncoder, AlbertPooler
-
+from albert_nb.model.layers import (
+    MASK_VALUE,
+    AlbertEmbeddings,
+    AlbertEncoder,
+    AlbertPooler,
+)
 
 
 def attention_mask_bias(input_mask):
@@ -105,8 +110,6 @@ class AlbertModel(keras.Model):
         Eager Keras calls never retrace, but graph callers (serving, hub export, benchmarks) would
         trace once per new sequence length without a relaxed input signature.
         """
-        import tensorflow as tf
-
         @tf.function(input_signature=[input_signature()], jit_compile=jit_compile)
         def forward(inputs):
             return self(inputs, training=False, output_hidden_states=output_hidden_states,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from albert_nb.model.config import AlbertConfig
 from albert_nb.errors import InputError
+from albert_nb.model.config import AlbertConfig
+from albert_nb.model.presets import RELEASED_PARAMETER_COUNTS
 
 COMPONENTS = ("embeddings", "embedding_projection", "attention", "ffn", "pooler")
 
@@ -190,8 +191,6 @@ def table1() -> list[dict]:
     paper rounds loosely elsewhere too (ALBERT-xlarge: 58.7M printed as 60M). Only xxlarge is off
     by more than rounding (XXLARGE_NOTE).
     """
-    from albert_nb.model.presets import RELEASED_PARAMETER_COUNTS
-
     rows = []
     for row in PAPER_TABLE1:
         config = AlbertConfig.from_preset(row.preset)

@@ -14,6 +14,9 @@ from albert_nb.model.config import AlbertConfig
 from albert_nb.errors import InputError
 from albert_nb.model.inputs import INPUT_NAMES
 
+# Keras and the model load inside the one figure that builds a model (deliberately lazy): the other
+# figures are plain plotly.
+
 COMPONENT_COLORS = {"embeddings": "#4C78A8", "embedding_projection": "#72B7B2", "attention": "#F58518",
                     "ffn": "#E45756", "pooler": "#54A24B"}
 

@@ -22,6 +22,9 @@ from albert_nb.analysis import attention as att
 from albert_nb.plots import attention as plots
 from albert_nb.errors import InputError
 
+# IPython.display is imported where the explorer is shown (deliberately lazy): tests build the
+# figures without a notebook.
+
 NO_MASK = -1
 MEAN_HEAD = -1
 

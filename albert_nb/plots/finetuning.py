@@ -3,10 +3,14 @@ distribution behind dynamic padding, and benchmark throughput. Plain functions r
 figures, so tests and headless notebook runs build them without a browser."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from albert_nb.plots.colors import color_of
+
+# scikit-learn is imported inside `confusion_figure` (deliberately lazy): the other figures do not
+# need it.
 
 
 def curves_figure(runs: dict, metric: str = "eval_accuracy", title: str = "Fine-tuning"):
@@ -41,7 +45,6 @@ def curves_figure(runs: dict, metric: str = "eval_accuracy", title: str = "Fine-
 
 def confusion_figure(labels, predictions, label_names, title: str = "Confusion matrix (dev)"):
     """Counts of (true label, predicted label), with each row's share in the hover text."""
-    import numpy as np
     from sklearn.metrics import confusion_matrix
 
     names = [str(n) for n in label_names]

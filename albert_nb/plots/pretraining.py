@@ -6,6 +6,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+# IPython.display is imported where a table is shown (deliberately lazy): tests call the figure
+# functions without a notebook.
+
 CURVES = (  # (record key, label, subplot row)
     ("loss", "total loss", 1), ("masked_lm_loss", "masked LM loss", 1),
     ("sentence_order_loss", "sentence order loss", 1),

@@ -40,6 +40,9 @@ from albert_nb.pretraining.records import (expand_input_files, instance_to_featu
 from albert_nb.pretraining.instances import InstanceOptions, create_instances_from_document
 from albert_nb.pretraining.wwm import sentence_ids, start_table
 
+# TensorFlow and tqdm are imported where records are written and progress shown (deliberately
+# lazy): create_pretraining_data checks its flags and inputs before TensorFlow loads.
+
 def _progress(iterable=None, total=None, desc="", enabled=True, unit="it"):
     from tqdm.auto import tqdm
 

@@ -30,7 +30,10 @@ import os
 import weakref
 
 import numpy as np
+import tensorflow as tf
+from keras import ops
 from scipy.special import softmax
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from albert_nb.errors import InputError
 from albert_nb.pretraining.objectives import model_inputs
@@ -109,8 +112,6 @@ def piece_statistics(train_arrays: dict, vocab_size: int, special_ids, mask_id: 
 
 def _predict(model, arrays: dict, batch_size: int, trivial: np.ndarray):
     """Top-1 MLM guesses (all pieces, and non-trivial pieces only) and p(SOP label 1)."""
-    from keras import ops
-
     forward = _forward(model)
     top_any, top_nontrivial, p_label1 = [], [], []
     for start in range(0, len(arrays["input_ids"]), batch_size):
@@ -130,8 +131,6 @@ _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def _forward(model):
     """The model's inference graph, traced once per model (eager calls cost more CPU)."""
-    import tensorflow as tf
-
     if model not in _FORWARDS:
         _FORWARDS[model] = tf.function(lambda inputs: model(inputs, training=False),
                                        reduce_retracing=True)
@@ -169,8 +168,6 @@ def mlm_scores(arrays: dict, stats: PieceStatistics, top_any, top_nontrivial) ->
 
 def sop_scores(labels, p_label1) -> dict:
     """Accuracy, balanced accuracy and ROC AUC of p(label 1), with the majority baseline."""
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-
     labels = np.asarray(labels).ravel()
     predicted = (np.asarray(p_label1) >= 0.5).astype(int)
     share = float(labels.mean())

@@ -18,8 +18,12 @@ import dataclasses
 import time
 from pathlib import Path
 
+from albert_nb.interop import release_files
 from albert_nb.io_utils import atomic_write_json
+from albert_nb.model.config import AlbertConfig
+from albert_nb.paths import artifact_dir
 from albert_nb.pretraining import tiny
+from albert_nb.pretraining import trainer as pretraining
 
 MARKER = tiny.MARKER
 FORMAT_VERSION = 1
@@ -38,8 +42,6 @@ def settings(smoke: bool = False) -> dict:
 
 
 def artifact_directory(smoke: bool = False) -> Path:
-    from albert_nb.paths import artifact_dir
-
     # Named after both versions: a new tiny recipe means a new grown model.
     name = f"tiny_grown_v{FORMAT_VERSION}_of_v{tiny.FORMAT_VERSION}"
     return artifact_dir(name + ("_smoke" if smoke else ""))
@@ -76,9 +78,6 @@ def build_grown(smoke: bool = False, show_progress: bool = False) -> Path:
     Builds the tiny pretrained model first if it is missing. Interrupted builds resume (the
     trainer restores the newest checkpoint; the marker is written last).
     """
-    from albert_nb.interop import release_files
-    from albert_nb.model.config import AlbertConfig
-    from albert_nb.pretraining import trainer as pretraining
 
     directory = artifact_directory(smoke)
     if tiny.is_complete(directory):

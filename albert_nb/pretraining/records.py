@@ -33,6 +33,9 @@ import numpy as np
 
 from albert_nb.errors import InputError
 
+# TensorFlow is imported inside the functions (deliberately lazy): `cli` consults this module's
+# record errors, and the feature names are read without TensorFlow.
+
 FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "token_boundary",
                  "masked_lm_positions", "masked_lm_ids", "masked_lm_weights",
                  "next_sentence_labels")

@@ -23,6 +23,9 @@ import numpy as np
 
 from albert_nb.errors import InputError
 
+# scikit-learn and scipy are imported inside each metric (deliberately lazy): the task registry
+# is read by every CLI before any metric is computed.
+
 
 # ---------------------------------------------------------------------------- inputs
 def _labels_and_predictions(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

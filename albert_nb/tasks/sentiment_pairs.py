@@ -13,12 +13,15 @@ unchanged; test rows carry an index and no label, as the official file.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
 
+from albert_nb import paths
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open, atomic_write_json
+from albert_nb.tasks import sentiment as sentiment_data
 
 FORMAT_VERSION = 1
 
@@ -52,11 +55,6 @@ def build_vader_pairs(data_dir=None, num_train: int = 6000, num_dev: int = 800, 
     Reused when the folder's manifest matches the request. Default data_dir:
     `paths.artifact_dir("vader_pairs")`.
     """
-    import json
-
-    from albert_nb import paths
-
-    from albert_nb.tasks import sentiment as sentiment_data
 
     data_dir = Path(data_dir) if data_dir is not None else paths.artifact_dir("vader_pairs")
     folder = data_dir / "MRPC"

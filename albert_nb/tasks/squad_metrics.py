@@ -17,6 +17,8 @@ import collections
 import re
 import string
 
+import numpy as np
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -185,8 +187,6 @@ def random_word_baseline(dataset: list[dict]) -> dict:
 def paired_bootstrap(a: dict, b: dict, samples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Mean of a - b over the shared questions (per-question scores, e.g. F1 from `raw_scores`)
     and its 95 % bootstrap interval, resampling questions: is a difference more than noise?"""
-    import numpy as np
-
     qids = sorted(set(a) & set(b))
     diff = np.asarray([a[q] - b[q] for q in qids], float)
     if not len(diff):

@@ -33,7 +33,10 @@ import random
 import re
 from pathlib import Path
 
+from albert_nb.corpora import wordnet
 from albert_nb.io_utils import atomic_write_json
+from albert_nb.tasks.race import write_race
+from albert_nb.tasks.squad import write_squad_json
 
 FORMAT_VERSION = 1
 MARKER = "COMPLETE.json"
@@ -208,8 +211,6 @@ def _complete(directory: Path, digest: str) -> bool:
 
 
 def _items(seed: int) -> dict:
-    from albert_nb.corpora import wordnet
-
     return split_items(find_items(wordnet.synsets(with_examples_only=True)), seed=seed)
 
 
@@ -221,8 +222,6 @@ def build_squad(directory, version: str = "v1.1", train_paragraphs: int = 400,
                 eval_paragraphs: int = 60, sentences_per_context: int = 4, seed: int = 12345,
                 question_style: str = "cloze") -> dict:
     """Write train/dev/test JSON in the official layout; returns {"train", "dev", "test"} paths."""
-    from albert_nb.tasks.squad import write_squad_json
-
     if version not in SQUAD_FILES:
         raise ValueError(f"version {version!r}: expected v1.1 or v2.0")
     directory = Path(directory)
@@ -248,8 +247,6 @@ def build_squad(directory, version: str = "v1.1", train_paragraphs: int = 400,
 
 def build_race(directory, train_articles: int = 300, eval_articles: int = 40, seed: int = 12345) -> str:
     """Write RACE/{train,dev,test}/{middle,high}/ (N.txt and all.txt); returns the data_dir."""
-    from albert_nb.tasks.race import write_race
-
     directory = Path(directory)
     settings = {"train": train_articles, "eval": eval_articles, "seed": seed, "kind": "race"}
     digest = _settings_hash(settings)

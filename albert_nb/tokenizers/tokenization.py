@@ -23,8 +23,10 @@ import glob
 import os
 import unicodedata
 
-from albert_nb.tokenizers import wordpiece
+import sentencepiece as spm
+
 from albert_nb.errors import InputError
+from albert_nb.tokenizers import wordpiece
 
 SPIECE_UNDERLINE = "\u2581"  # "▁": SentencePiece's word-start marker
 
@@ -104,8 +106,6 @@ def is_start_piece_wordpiece(piece: str) -> bool:
 
 
 def _load_sp_model(path: str):
-    import sentencepiece as spm
-
     if not os.path.isfile(path):
         raise InputError(f"SentencePiece model not found: {path!r} (expected e.g. 30k-clean.model)")
     with open(path, "rb") as handle:

@@ -22,9 +22,11 @@ import io
 import os
 from typing import Iterable
 
-from albert_nb.tokenizers import wordpiece
+import sentencepiece as spm
+
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_write_bytes, atomic_write_text
+from albert_nb.tokenizers import wordpiece
 from albert_nb.tokenizers.tokenization import preprocess_text
 
 SPM_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
@@ -61,8 +63,6 @@ def train_sentencepiece(sentences, model_prefix, vocab_size: int = 30000, *,
     `extra_user_defined_symbols`: pieces forced into the vocabulary besides the recipe's (a demo
     uses "000," to show the digit-comma rule on a model that surely has such a piece).
     """
-    import sentencepiece as spm
-
     lines = []
     for line in _iter_text_lines(sentences):
         line = preprocess_text(line, lower=do_lower_case)

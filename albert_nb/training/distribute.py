@@ -26,6 +26,9 @@ from __future__ import annotations
 from albert_nb.errors import InputError
 from albert_nb.training import cluster as cluster_spec
 
+# TensorFlow and Keras are imported inside the functions (deliberately lazy): `--mixed_precision`
+# and the strategy flags are checked before TensorFlow loads.
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ALIASES = {"fp32": "float32", "fp16": "mixed_float16", "float16": "mixed_float16",
            "bf16": "mixed_bfloat16", "bfloat16": "mixed_bfloat16"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from albert_nb.errors import InputError
+
 
 def option(default=dataclasses.MISSING, help: str = "", *, enum: tuple | None = None):
     """A dataclass field with the help text (and allowed values) of its command-line flag."""
@@ -39,8 +41,6 @@ class TrainingOptions:
 
 def check_positive(opts, names) -> None:
     """Each named option must be an integer >= 1 (one InputError naming the flag otherwise)."""
-    from albert_nb.errors import InputError
-
     for name in names:
         value = getattr(opts, name)
         if value is None or int(value) < 1:
