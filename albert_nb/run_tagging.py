@@ -17,34 +17,10 @@ run_classifier's (generated from `TaggingOptions`), with --data_dir replacing --
 """
 from __future__ import annotations
 
-from absl import flags, logging
-
 from albert_nb import cli
 from albert_nb.finetuning.tagging_options import TaggingOptions
 
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-    cli.define_flags(TaggingOptions)
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-
-
-@cli.command("run_tagging", required=cli.required_flags(TaggingOptions))
-def main(argv) -> None:
-    logging.set_verbosity(logging.WARNING)
-    # Deliberately lazy: TensorFlow loads only once the flags are known to be good.
-    from albert_nb.finetuning import tagger
-
-    result = tagger.run(cli.options_from_flags(TaggingOptions), show_progress=FLAGS.progress)
-    best = result["best"]
-    if best is not None:
-        print("***** Eval results *****")
-        for key in sorted(best):
-            print(f"  {key} = {best[key]}")
-    if result["predict"] is not None:
-        print(f"test entity f1 = {result['predict']['scores']['f1']:.4f}")
-
+main, define_flags = cli.training_command("run_tagging", TaggingOptions, "albert_nb.finetuning.tagger")
 
 if __name__ == "__main__":
     cli.run_command(main, define_flags)

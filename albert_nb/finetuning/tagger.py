@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -28,12 +27,18 @@ from albert_nb.errors import InputError
 from albert_nb.finetuning import features as fdata
 from albert_nb.finetuning import tagging as tfeatures
 from albert_nb.finetuning.tagging_options import TaggingOptions
-from albert_nb.finetuning.trainer import ModelSource, TaskTrainer, loop_settings, resolve_model_source
+from albert_nb.finetuning.trainer import (
+    ModelSource,
+    TaskTrainer,
+    loop_settings,
+    resolve_model_source,
+)
 from albert_nb.io_utils import atomic_open, atomic_write_json
 from albert_nb.model.heads import AlbertForTokenClassification
 from albert_nb.model.inputs import INPUT_NAMES, input_signature
 from albert_nb.tasks import tagging
 from albert_nb.training.options import check_positive
+from albert_nb.training.selection import format_results
 
 
 @dataclasses.dataclass
@@ -117,24 +122,14 @@ class Tagger(TaskTrainer):
         return {"loss": tfeatures.tagging_loss(outputs["logits"], batch["label_ids"],
                                                batch["label_weights"])}
 
-    def build_train_metrics(self) -> None:
-        self.train_loss = keras.metrics.Mean("loss")
-        self.train_accuracy = keras.metrics.Mean("token_accuracy")
+    train_metric_names = ("loss", "token_accuracy")
 
-    def update_train_metrics(self, outputs, batch, losses) -> None:
-        self.train_loss.update_state(losses["loss"])
+    def step_metrics(self, outputs, batch, losses) -> dict:
         weights = tf.cast(batch["label_weights"], tf.float32)                    # [B, S]
         hit = tf.cast(tf.equal(tf.argmax(outputs["logits"], -1, output_type=tf.int32),
                                batch["label_ids"]), tf.float32)                  # [B, S]
-        self.train_accuracy.update_state(tf.reduce_sum(hit * weights) / tf.maximum(tf.reduce_sum(weights), 1.0))
-
-    def train_metrics(self, reset: bool = True) -> dict:
-        out = {"loss": float(self.train_loss.result()),
-               "token_accuracy": float(self.train_accuracy.result())}
-        if reset:
-            self.train_loss.reset_state()
-            self.train_accuracy.reset_state()
-        return out
+        return {"loss": losses["loss"],
+                "token_accuracy": tf.reduce_sum(hit * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)}
 
     def describe_start(self, message: str) -> str:
         return (f"{message}; {self.num_train_examples} training sentences, "
@@ -244,3 +239,12 @@ def run(opts: TaggingOptions, on_log=None, on_eval=None, show=print, show_progre
         out["predict"] = tagger.predict()
     out["tagger"] = tagger
     return out
+
+
+def report(result: dict) -> str:
+    """What run_tagging prints: the original's eval block for the selected checkpoint, then the
+    test set's entity F1."""
+    lines = [format_results("Eval results", result["best"])]
+    if result["predict"] is not None:
+        lines.append(f"test entity f1 = {result['predict']['scores']['f1']:.4f}")
+    return "\n".join(line for line in lines if line)

@@ -19,6 +19,8 @@ import dataclasses
 from typing import Sequence
 
 import numpy as np
+import tensorflow as tf
+from keras import ops
 
 from albert_nb.errors import InputError
 from albert_nb.tasks.tagging import OUTSIDE
@@ -102,8 +104,6 @@ def tags_from_logits(features: Sequence[TaggingFeatures], logits: Sequence[np.nd
 def features_dataset(features: Sequence[TaggingFeatures]):
     """tf.data of unpadded dicts (input_ids, input_mask, segment_ids, label_ids, label_weights),
     batched by `albert_nb.finetuning.features.batch_dataset` (which pads every sequence)."""
-    import tensorflow as tf
-
     def ragged(key):
         return tf.ragged.constant([getattr(f, key) for f in features], dtype=tf.int32)
 
@@ -119,8 +119,6 @@ def features_dataset(features: Sequence[TaggingFeatures]):
 
 def tagging_loss(logits, label_ids, label_weights):
     """Mean cross entropy over the weighted (first-piece) positions. logits [batch, seq, labels]."""
-    from keras import ops
-
     per_token = ops.sparse_categorical_crossentropy(label_ids, logits, from_logits=True)  # [b, s]
     weights = ops.cast(label_weights, per_token.dtype)
     return ops.sum(per_token * weights) / ops.maximum(ops.sum(weights), 1.0)

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter, defaultdict
 from typing import Sequence
 
 from albert_nb.errors import InputError
 from albert_nb.io_utils import atomic_open
+
+# seqeval is imported inside `entity_scores` (deliberately lazy): reading CoNLL files does not need it.
 
 OUTSIDE = "O"
 SPLIT_FILES = {"train": "train.txt", "dev": "dev.txt", "test": "test.txt"}
@@ -187,8 +190,6 @@ def entity_scores(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequen
 
 def majority_baseline(examples: Sequence[TaggedExample]) -> dict:
     """Tag every token with the most frequent tag of the set ("O"): no entity is found."""
-    from collections import Counter
-
     common = Counter(t for ex in examples for t in ex.labels).most_common(1)[0][0]
     return entity_scores([ex.labels for ex in examples], [[common] * len(ex.labels) for ex in examples])
 
@@ -197,8 +198,6 @@ def dictionary_baseline(train: Sequence[TaggedExample], examples: Sequence[Tagge
                         min_length: int = 2) -> dict:
     """Tag every occurrence of an entity string seen in training with its most frequent type,
     longest match first: what memorising the training entities achieves."""
-    from collections import Counter, defaultdict
-
     votes: dict = defaultdict(Counter)
     for ex in train:
         for kind, start, end in entities(ex.labels):

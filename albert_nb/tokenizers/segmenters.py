@@ -14,6 +14,9 @@ import warnings
 
 from albert_nb.errors import InputError
 
+# jieba is imported when a segmenter is first used (deliberately lazy): it takes a second to load its
+# dictionary and only Chinese whole-word masking needs it.
+
 SEGMENTERS = ("jieba",)
 
 

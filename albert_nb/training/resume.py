@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+import tensorflow as tf
+
 from albert_nb.errors import InputError, warn
 
 # TensorFlow's errors for a checkpoint whose files are damaged or missing (not a mismatch); a
@@ -40,8 +42,6 @@ def damaged_error(prefix: str, err: BaseException) -> InputError:
 
 def checkpoint_candidates(output_dir: str) -> list[str]:
     """The checkpoints listed in output_dir's `checkpoint` file, newest first."""
-    import tensorflow as tf
-
     state = tf.train.get_checkpoint_state(output_dir)
     if state is None:
         return []
@@ -51,8 +51,6 @@ def checkpoint_candidates(output_dir: str) -> list[str]:
 
 def describe_checkpoint(prefix: str) -> str:
     """What a checkpoint holds, in words: the model kind (by its heads) and the embedding table."""
-    import tensorflow as tf
-
     try:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
     except Exception:   # unreadable: say only that
