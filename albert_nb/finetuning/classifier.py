@@ -151,14 +151,11 @@ class FineTuner(TaskTrainer):
         return os.path.join(self.opts.cached_dir or self.opts.output_dir,
                             fdata.cache_file_name(self.task.name, split))
 
-    def examples(self, split: str) -> list:
-        examples = list(self.task.processor.get_examples(self.opts.data_dir, split))
-        if not examples:
-            raise InputError(f"--data_dir={self.opts.data_dir!r} holds no {split} examples for "
-                             f"task {self.opts.task_name!r}")
-        if split == "train" and self.opts.max_train_examples:
-            examples = examples[: self.opts.max_train_examples]
-        return examples
+    def read_examples(self, split: str) -> list:
+        return self.task.processor.get_examples(self.opts.data_dir, split)
+
+    def empty_split_message(self, split: str) -> str:
+        return f"{super().empty_split_message(split)} for task {self.opts.task_name!r}"
 
     def split_dataset(self, split: str, batch_size: int, is_training: bool, examples=None):
         """Build (or reuse) the split's feature cache and batch it."""
@@ -262,18 +259,8 @@ def run(opts: ClassifierOptions, on_log=None, on_eval=None, show=print,
     "predict": {...} or None, "export": path or None, "tuner": the FineTuner}.
     """
     tuner = FineTuner(opts, show=show, show_progress=show_progress)
-    out = {"history": [], "eval_history": [], "best": None, "predict": None, "export": None}
-    if opts.do_train:
-        out["history"] = tuner.train(on_log=on_log, on_eval=on_eval, evaluate=opts.do_eval)
-    if opts.do_eval:
-        best = tuner.evaluate_checkpoints(on_eval=on_eval)
-        out["best"] = best
-        if show is not None and best is not None:
-            show(f"best checkpoint: step {best['global_step']} with {tuner.selection_key} = "
-                 f"{best[tuner.selection_key]:.4f}")
-    out["eval_history"] = list(tuner.eval_history)
-    if opts.do_predict:
-        out["predict"] = tuner.predict()
+    out = tuner.run_phases(on_log=on_log, on_eval=on_eval, show=show)
+    out["export"] = None
     if opts.export_dir:  # as the original: model.ckpt-best (else the newest checkpoint)
         out["export"] = tuner.export(opts.export_dir)
     out["tuner"] = tuner

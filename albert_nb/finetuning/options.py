@@ -53,30 +53,37 @@ class FineTuningOptions(ModelSourceOptions, TrainingOptions):
 
 
 @dataclasses.dataclass(kw_only=True)
-class ClassifierOptions(FineTuningOptions):
-    """The original run_classifier flags (same names and defaults) plus a few of ours."""
+class StepOptions(FineTuningOptions):
+    """run_classifier's schedule in steps, its dev evaluation and our padding: run_tagging takes
+    them with the same names and defaults."""
 
-    data_dir: str = option(help="Folder with the task's data (GLUE TSV / CLUE JSON).")
-    task_name: str = option(help="Task to fine-tune on (e.g. MNLI, SST-2, STS-B).")
-    cached_dir: str | None = option(None, "Where the feature TFRecords are cached (default: --output_dir).")
-    max_seq_length: int = option(512, "Longest sequence after tokenization; longer pairs are truncated.")
     do_eval: bool = option(False, "Whether to evaluate every checkpoint on dev.")
-    do_predict: bool = option(False, "Whether to predict the test set.")
     eval_batch_size: int = option(8, "Evaluation batch size.")
     learning_rate: float = option(5e-5, "Peak learning rate.")
     train_step: int = option(1000, "Total training steps.")
     warmup_step: int = option(0, "Linear warm-up steps.")
     save_checkpoints_steps: int = option(1000, "Checkpoint (and, with --do_eval, evaluate) every "
                                                "this many steps.")
+    # Ours.
+    padding: str = option("dynamic", "dynamic: length buckets; max: pad to --max_seq_length as "
+                                     "the original.", enum=PADDINGS)
+
+
+@dataclasses.dataclass(kw_only=True)
+class ClassifierOptions(StepOptions):
+    """The original run_classifier flags (same names and defaults) plus a few of ours."""
+
+    data_dir: str = option(help="Folder with the task's data (GLUE TSV / CLUE JSON).")
+    task_name: str = option(help="Task to fine-tune on (e.g. MNLI, SST-2, STS-B).")
+    cached_dir: str | None = option(None, "Where the feature TFRecords are cached (default: --output_dir).")
+    max_seq_length: int = option(512, "Longest sequence after tokenization; longer pairs are truncated.")
+    do_predict: bool = option(False, "Whether to predict the test set.")
     export_dir: str | None = option(None, "Export the best model as a SavedModel here.")
     threshold_to_export: float = option(float("nan"), "A decision threshold baked into the "
                                         "export as a constant `threshold` output (NaN: none).")
     keep_checkpoint_max: int = option(0, "Checkpoints to keep; 0 keeps all, as the original's "
                                          "RunConfig (keep_checkpoint_max=0), so a later --do_eval "
                                          "sweep sees every one.")
-    # Ours.
-    padding: str = option("dynamic", "dynamic: length buckets; max: pad to --max_seq_length as "
-                                     "the original.", enum=PADDINGS)
 
 
 # run_glue.sh's per-task values (albert_zh's table for CLUE) live in the task registry.

@@ -74,7 +74,7 @@ class MultipleChoiceTrainer(TaskTrainer):
         self.examples_fn = examples_fn or (lambda split: race.read_race(
             opts.data_dir, split, opts.high_only, opts.middle_only))
         self.batch_size = opts.train_batch_size
-        self._examples, self._predict_step = {}, None
+        self._predict_step = None
         super().__init__(opts, source, loop_settings(opts, opts.train_step, opts.warmup_step,
                                                      opts.save_checkpoints_steps, "fine-tuning RACE"),
                          show=show, show_progress=show_progress)
@@ -92,15 +92,11 @@ class MultipleChoiceTrainer(TaskTrainer):
                 f"{self.opts.train_step} steps of {self.opts.train_batch_size}")
 
     # -- data ---------------------------------------------------------------------------
-    def examples(self, split: str) -> list:
-        if split not in self._examples:
-            examples = list(self.examples_fn(split))
-            if not examples:
-                raise InputError(f"--data_dir={self.opts.data_dir!r} holds no {split} questions")
-            if split == "train" and self.opts.max_train_examples:
-                examples = examples[: self.opts.max_train_examples]
-            self._examples[split] = examples
-        return self._examples[split]
+    def read_examples(self, split: str) -> list:
+        return self.examples_fn(split)
+
+    def empty_split_message(self, split: str) -> str:
+        return f"--data_dir={self.opts.data_dir!r} holds no {split} questions"
 
     def records(self, split: str) -> str:
         flag, name = SPLIT_FILES[split]
@@ -173,17 +169,7 @@ def run(opts, on_log=None, on_eval=None, show=print, show_progress: bool = True,
     """Train / evaluate / predict as the flags say. Returns {"history", "eval_history", "best",
     "predict", "trainer"}."""
     trainer = MultipleChoiceTrainer(opts, show=show, show_progress=show_progress, examples_fn=examples_fn)
-    out = {"history": [], "eval_history": [], "best": None, "predict": None}
-    if opts.do_train:
-        out["history"] = trainer.train(on_log=on_log, on_eval=on_eval, evaluate=opts.do_eval)
-    if opts.do_eval:
-        out["best"] = trainer.evaluate_checkpoints(on_eval=on_eval)
-        if show is not None and out["best"] is not None:
-            show(f"best checkpoint: step {out['best']['global_step']} with eval_accuracy = "
-                 f"{out['best']['eval_accuracy']:.4f}")
-    out["eval_history"] = list(trainer.eval_history)
-    if opts.do_predict:
-        out["predict"] = trainer.predict()
+    out = trainer.run_phases(on_log=on_log, on_eval=on_eval, show=show)
     out["trainer"] = trainer
     return out
 

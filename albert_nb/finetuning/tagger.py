@@ -88,7 +88,7 @@ class Tagger(TaskTrainer):
         self.processor, self.label_list = self.r.processor, self.r.label_list
         self.batch_size = opts.train_batch_size
         self.num_train_examples = None
-        self._examples, self._predict_step = {}, None
+        self._predict_step = None
         super().__init__(opts, self.r, loop_settings(opts, opts.train_step, opts.warmup_step,
                                                      opts.save_checkpoints_steps, "tagging"),
                          show=show, show_progress=show_progress)
@@ -136,15 +136,11 @@ class Tagger(TaskTrainer):
                 f"{self.opts.train_step} steps of {self.opts.train_batch_size}")
 
     # -- data ---------------------------------------------------------------------------
-    def examples(self, split: str) -> list:
-        if split not in self._examples:
-            examples = self.processor.get_examples(split)
-            if not examples:
-                raise InputError(f"{self.processor.split_path(split)} holds no sentences")
-            if split == "train" and self.opts.max_train_examples:
-                examples = examples[: self.opts.max_train_examples]
-            self._examples[split] = examples
-        return self._examples[split]
+    def read_examples(self, split: str) -> list:
+        return self.processor.get_examples(split)
+
+    def empty_split_message(self, split: str) -> str:
+        return f"{self.processor.split_path(split)} holds no sentences"
 
     def split_features(self, split: str) -> list:
         return tfeatures.convert_tagged_examples(self.examples(split), self.label_list,
@@ -227,16 +223,7 @@ def run(opts: TaggingOptions, on_log=None, on_eval=None, show=print, show_progre
     "tagger"}.
     """
     tagger = Tagger(opts, show=show, show_progress=show_progress)
-    out = {"history": [], "eval_history": [], "best": None, "predict": None}
-    if opts.do_train:
-        out["history"] = tagger.train(on_log=on_log, on_eval=on_eval, evaluate=opts.do_eval)
-    if opts.do_eval:
-        out["best"] = best = tagger.evaluate_checkpoints(on_eval=on_eval)
-        if show is not None and best is not None:
-            show(f"best checkpoint: step {best['global_step']} with entity f1 = {best['f1']:.4f}")
-    out["eval_history"] = list(tagger.eval_history)
-    if opts.do_predict:
-        out["predict"] = tagger.predict()
+    out = tagger.run_phases(on_log=on_log, on_eval=on_eval, show=show)
     out["tagger"] = tagger
     return out
 

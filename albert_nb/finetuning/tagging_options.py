@@ -8,32 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 
-from albert_nb.finetuning.options import OPTIMIZERS, PADDINGS, ModelSourceOptions
-from albert_nb.training.options import TrainingOptions, option
+from albert_nb.finetuning.options import StepOptions
+from albert_nb.training.options import option
 
 
 @dataclasses.dataclass(kw_only=True)
-class TaggingOptions(ModelSourceOptions, TrainingOptions):
+class TaggingOptions(StepOptions):
     """run_tagging's flags: run_classifier's, with a CoNLL folder instead of a task name."""
 
     data_dir: str = option(help="Folder with train.txt / dev.txt / test.txt (token<space>tag, a "
                                 "blank line between sentences) and optionally labels.txt.")
-    output_dir: str = option(help="Where checkpoints and results are written.")
     max_seq_length: int = option(128, "Pieces per window; longer sentences are cut into "
                                       "consecutive windows (no token is dropped).")
-    do_train: bool = option(False, "Whether to train.")
     do_eval: bool = option(False, "Whether to evaluate every checkpoint on dev (entity F1).")
     do_predict: bool = option(False, "Whether to tag the test set (test_predictions.txt).")
-    train_batch_size: int = option(32, "Training batch size.")
-    eval_batch_size: int = option(8, "Evaluation batch size.")
-    predict_batch_size: int = option(8, "Prediction batch size.")
-    learning_rate: float = option(5e-5, "Peak learning rate.")
-    train_step: int = option(1000, "Total training steps.")
-    warmup_step: int = option(0, "Linear warm-up steps.")
-    save_checkpoints_steps: int = option(1000, "Checkpoint (and, with --do_eval, evaluate) every "
-                                               "this many steps.")
-    optimizer: str = option("adamw", "Optimizer.", enum=OPTIMIZERS)
-    # Ours.
-    padding: str = option("dynamic", "dynamic: length buckets; max: pad to --max_seq_length.",
-                          enum=PADDINGS)
-    max_train_examples: int | None = option(None, "Use only the first N training sentences.")

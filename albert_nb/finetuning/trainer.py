@@ -155,11 +155,50 @@ class TaskTrainer(Trainer):
         self.config, self.tokenizer = source.config, source.tokenizer
         self.show = show or (lambda *_: None)
         self.evaluate_at_save, self._on_eval = False, None
+        self._examples = {}
         super().__init__(settings)
         self.show_progress = show_progress
         # self.opts: a non-chief worker's own folder (see Trainer._join_cluster)
         self.selection = Selection(self.opts.output_dir, self.selection_key)
         self.selection.reconcile()          # after a kill mid-selection: one state again
+
+    # -- what a task supplies besides the loop's hooks ---------------------------------------
+    def read_examples(self, split: str) -> list:
+        """The split's examples as the task's files hold them."""
+        raise NotImplementedError
+
+    def empty_split_message(self, split: str) -> str:
+        return f"--data_dir={self.opts.data_dir!r} holds no {split} examples"
+
+    def examples(self, split: str) -> list:
+        """`read_examples(split)`, read once; an empty split is an InputError, and
+        --max_train_examples keeps the first N training examples."""
+        if split not in self._examples:
+            examples = list(self.read_examples(split))
+            if not examples:
+                raise InputError(self.empty_split_message(split))
+            if split == "train" and self.opts.max_train_examples:
+                examples = examples[: self.opts.max_train_examples]
+            self._examples[split] = examples
+        return self._examples[split]
+
+    def run_phases(self, on_log=None, on_eval=None, show=print) -> dict:
+        """What a fine-tuning CLI does: --do_train (evaluating at each save with --do_eval), then
+        --do_eval's sweep over every checkpoint (the best is selected), then --do_predict from
+        the selected checkpoint. Returns {"history", "eval_history", "best", "predict"}."""
+        opts = self.opts
+        out = {"history": [], "eval_history": [], "best": None, "predict": None}
+        if opts.do_train:
+            out["history"] = self.train(on_log=on_log, on_eval=on_eval, evaluate=opts.do_eval)
+        if opts.do_eval:
+            out["best"] = best = self.evaluate_checkpoints(on_eval=on_eval)
+            if show is not None and best is not None:
+                show(f"best checkpoint: step {best['global_step']} with {self.selection_key} = "
+                     f"{best[self.selection_key]:.4f}")
+        out["eval_history"] = list(self.eval_history)
+        if opts.do_predict:
+            out["predict"] = self.predict()
+        return out
 
     # -- the loop's hooks ------------------------------------------------------------------
     def step_metrics(self, outputs, batch, losses) -> dict:
