@@ -22,17 +22,12 @@ from albert_nb.model.presets import PRESETS
 # Our activation names. "gelu" is the tanh approximation, because that is what the original's
 # "gelu" computes (Hugging Face calls it "gelu_new"); "gelu_exact" is the erf form.
 ACTIVATIONS = ("gelu", "gelu_exact", "relu", "tanh", "linear")
-_HF_TO_OURS = {
-    "gelu_new": "gelu",
-    "gelu_pytorch_tanh": "gelu",
-    "gelu_fast": "gelu",
-    "gelu": "gelu_exact",
-    "relu": "relu",
-    "tanh": "tanh",
-    "linear": "linear",
-}
-SHARED_SUBLAYERS = ("", "attention", "ffn")
+# Hugging Face's name for each of ours (its "gelu" is the erf form), and back, with HF's other
+# names of the tanh form.
 _OURS_TO_HF = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu", "tanh": "tanh", "linear": "linear"}
+_HF_TO_OURS = {hf: ours for ours, hf in _OURS_TO_HF.items()} | {"gelu_pytorch_tanh": "gelu",
+                                                                 "gelu_fast": "gelu"}
+SHARED_SUBLAYERS = ("", "attention", "ffn")
 _INT_FIELDS = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
                "num_hidden_groups", "num_attention_heads", "intermediate_size", "inner_group_num",
                "down_scale_factor", "max_position_embeddings", "type_vocab_size")
