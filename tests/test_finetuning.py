@@ -194,6 +194,27 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
         np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+def test_a_restarted_tuner_gives_a_fresh_runs_numbers(tmp_path):
+    """learning_curves reuses one FineTuner's compiled steps across runs: a run after another
+    (other seed, size and init) must equal the same run done from scratch, bit for bit."""
+    first = _sst2_options(tmp_path, "first", init_checkpoint=model_files()["init_checkpoint"])
+    second = dict(seed=3, max_train_examples=40)          # from scratch, another seed and size
+    earlier = finetuning.run(first, show=None, show_progress=False)
+    reused = finetuning.run(_sst2_options(tmp_path, "reused", **second), show=None,
+                            show_progress=False, tuner=earlier["tuner"])
+    fresh = finetuning.run(_sst2_options(tmp_path, "fresh", **second), show=None,
+                           show_progress=False)
+    assert reused["tuner"] is earlier["tuner"]
+    assert [r["loss"] for r in reused["history"]] == [r["loss"] for r in fresh["history"]]
+    assert ([r["eval_accuracy"] for r in reused["eval_history"]]
+            == [r["eval_accuracy"] for r in fresh["eval_history"]])
+    np.testing.assert_array_equal(reused["predict"]["probabilities"],
+                                  fresh["predict"]["probabilities"])
+    with pytest.raises(ValueError, match="total_steps"):
+        finetuning.run(_sst2_options(tmp_path, "longer", train_step=8), show=None,
+                       show_progress=False, tuner=earlier["tuner"])
+
+
 def test_selection_sees_every_checkpoint_even_when_few_are_kept(tmp_path):
     opts = _sst2_options(tmp_path, "keep1", keep_checkpoint_max=1, train_step=8,
                          export_dir=str(tmp_path / "export"))

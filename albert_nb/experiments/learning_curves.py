@@ -57,6 +57,7 @@ def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSe
     answers = read_test_labels(labels_file) if labels_file.is_file() else None
     train_size = _train_size(task_name, data_dir)
     records = []
+    tuners = {}   # steps -> the FineTuner whose compiled steps the runs of that length share
     for size in settings.sizes:
         n = train_size if size is None else min(size, train_size)
         steps = steps_for(n, settings.batch_size, settings.epochs, settings.min_steps,
@@ -81,7 +82,9 @@ def run_curves(task_name: str, data_dir, tiny_directory, work, settings: CurveSe
                     warmup_step=max(1, steps // 10), save_checkpoints_steps=save_every,
                     keep_checkpoint_max=settings.evaluations + 1, log_every_steps=save_every,
                     seed=1000 * seed + 1, max_train_examples=n)
-                result = finetuning.run(opts, show=None, show_progress=False)
+                result = finetuning.run(opts, show=None, show_progress=False,
+                                        tuner=tuners.get(steps))
+                tuners[steps] = result["tuner"]
                 record = {"task": task_name, "size": n, "seed": seed, "kind": kind,
                           "steps": steps, "best_step": result["best"]["global_step"],
                           "dev_accuracy": result["best"]["eval_accuracy"],

@@ -122,6 +122,21 @@ class FineTuner(TaskTrainer):
                          show=show, show_progress=show_progress)
         self._predict_step = None
 
+    def restart_run(self, opts: ClassifierOptions) -> None:
+        """Start the run `opts` describes as `FineTuner(opts)` would, reusing this tuner's
+        compiled train and predict steps (same task, data, steps and batch sizes; see
+        `Trainer.restart`). A learning curve's runs differ only in seed, size and init."""
+        if (opts.task_name, opts.data_dir, opts.cached_dir, opts.max_seq_length,
+                opts.eval_batch_size, opts.padding) != (
+                self.opts.task_name, self.opts.data_dir, self.opts.cached_dir,
+                self.opts.max_seq_length, self.opts.eval_batch_size, self.opts.padding):
+            raise ValueError("restart_run: task, data, cache, lengths and padding must stay")
+        self.r = validate(opts)
+        self.num_train_examples = None
+        self.restart_task(opts, self.r, loop_settings(opts, opts.train_step, opts.warmup_step,
+                                                      opts.save_checkpoints_steps,
+                                                      f"fine-tuning {self.task.name}"))
+
     # -- the task -----------------------------------------------------------------------
     def build_model(self):
         num_labels = 1 if self.is_regression else len(self.label_list)
@@ -252,13 +267,20 @@ class FineTuner(TaskTrainer):
 
 
 def run(opts: ClassifierOptions, on_log=None, on_eval=None, show=print,
-        show_progress: bool = True) -> dict:
+        show_progress: bool = True, tuner: FineTuner | None = None) -> dict:
     """Train / evaluate / predict / export as the flags say.
+
+    `tuner`: a FineTuner of an earlier run of the same shapes, restarted for this one
+    (`FineTuner.restart_run`: same results, without tracing its steps again).
 
     Returns {"history": train records, "eval_history": [...], "best": best record or None,
     "predict": {...} or None, "export": path or None, "tuner": the FineTuner}.
     """
-    tuner = FineTuner(opts, show=show, show_progress=show_progress)
+    if tuner is None:
+        tuner = FineTuner(opts, show=show, show_progress=show_progress)
+    else:
+        tuner.show, tuner.show_progress = show or (lambda *_: None), show_progress
+        tuner.restart_run(opts)
     out = tuner.run_phases(on_log=on_log, on_eval=on_eval, show=show)
     out["export"] = None
     if opts.export_dir:  # as the original: model.ckpt-best (else the newest checkpoint)

@@ -158,6 +158,9 @@ class TaskTrainer(Trainer):
         self._examples = {}
         super().__init__(settings)
         self.show_progress = show_progress
+        self._new_selection()
+
+    def _new_selection(self) -> None:
         # self.opts: a non-chief worker's own folder (see Trainer._join_cluster)
         self.selection = Selection(self.opts.output_dir, self.selection_key)
         self.selection.reconcile()          # after a kill mid-selection: one state again
@@ -199,6 +202,15 @@ class TaskTrainer(Trainer):
         if opts.do_predict:
             out["predict"] = self.predict()
         return out
+
+    def restart_task(self, opts, source: ModelSource, settings: LoopSettings) -> None:
+        """A new run of the same shapes with this trainer's compiled steps (`Trainer.restart`)."""
+        self.opts, self.source = opts, source
+        self.config, self.tokenizer = source.config, source.tokenizer
+        self.evaluate_at_save, self._on_eval = False, None
+        self._examples = {}                 # --max_train_examples may differ
+        self.restart(settings)
+        self._new_selection()
 
     # -- the loop's hooks ------------------------------------------------------------------
     def step_metrics(self, outputs, batch, losses) -> dict:

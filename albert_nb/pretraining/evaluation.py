@@ -37,7 +37,7 @@ from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from albert_nb.errors import InputError
 from albert_nb.pretraining.objectives import model_inputs
-from albert_nb.pretraining.records import make_dataset
+from albert_nb.pretraining.records import expand_input_files, make_dataset
 
 NUM_TRIVIAL = 12   # the issue's measure: the 12 most common pieces are "trivial"
 
@@ -205,12 +205,12 @@ def held_out_report(model, data: dict, max_seq_length: int, max_predictions_per_
     lengths = (max_seq_length, max_predictions_per_seq)
     if stats is None:
         stats = statistics_of(data["train"], lengths, tokenizer)
-    held = subsample(read_arrays(data["held"], *lengths), max_examples)
+    held = held_out_arrays(data["held"], lengths, max_examples)
     top_any, top_nontrivial, p_mixed = _predict(model, held, 256, stats.trivial)
     report = {"mlm": mlm_scores(held, stats, top_any, top_nontrivial),
               "sop_mixed": sop_scores(held["next_sentence_labels"], p_mixed)}
     for key, name in (("sop_swapped", "held_sop"), ("nsp_random", "held_nsp")):
-        arrays = subsample(read_arrays(data[name], *lengths), max_examples)
+        arrays = held_out_arrays(data[name], lengths, max_examples)
         report[key] = sop_report(model, arrays)
         labels = arrays["next_sentence_labels"].ravel()
         report[key]["roc_auc_se"] = auc_standard_error(
@@ -226,6 +226,23 @@ def subsample(arrays: dict, max_examples: int | None) -> dict:
         return arrays
     keep = np.linspace(0, n - 1, max_examples).round().astype(np.int64)   # [max_examples]
     return {key: value[keep] for key, value in arrays.items()}
+
+
+def held_out_arrays(files, lengths, max_examples: int | None) -> dict:
+    """`subsample(read_arrays(files, *lengths), max_examples)`, cached per file version:
+    notebook 09 scores seven models on the same held-out records, and reading them costs
+    about as much CPU as one model's forward passes. The arrays are read-only (shared)."""
+    versions = tuple((f, os.stat(f).st_size, os.stat(f).st_mtime_ns)
+                     for f in expand_input_files(files))
+    return dict(_cached_arrays(versions, tuple(lengths), max_examples))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_arrays(versions, lengths, max_examples) -> dict:
+    arrays = subsample(read_arrays([path for path, _, _ in versions], *lengths), max_examples)
+    for value in arrays.values():
+        value.flags.writeable = False
+    return arrays
 
 
 def statistics_of(train_file, lengths, tokenizer) -> PieceStatistics:

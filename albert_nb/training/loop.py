@@ -96,11 +96,45 @@ class Trainer:
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.build_train_metrics()
+        # What a fresh run starts from (see `restart`): the optimizer's state as built.
+        self._initial_optimizer = [v.numpy() for v in self.optimizer.variables]
         self._train_loop = None
         self._train_iterator = None
         self.restore_message = ""
         self.restored = None              # the checkpoint a resumed run started from
         self.show_progress = True
+
+    def restart(self, settings: LoopSettings) -> None:
+        """Make this trainer start a new run as `Trainer(settings)` would, keeping its compiled
+        loop: a fresh run costs a trace of the whole training step (seconds on a CPU), which
+        dominates the short runs of a learning curve.
+
+        Only what the compiled loop does not hold may change (output_dir, seed, data size): the
+        step count, warm-up, rate and batch are baked into the trace. The weights are those of
+        a model built under the new seed (so are the dropout RNG states), the optimizer's state
+        is reset to its state as built, and global_step to 0: the run is the same as a fresh one.
+        """
+        baked = ("total_steps", "warmup_steps", "learning_rate", "optimizer", "poly_power",
+                 "start_warmup_step", "train_batch_size", "jit_compile", "mixed_precision")
+        changed = [k for k in baked if getattr(settings, k) != getattr(self.settings, k)]
+        if changed or self.cluster is not None:
+            raise ValueError(f"restart: {', '.join(changed) or 'a cluster run'} cannot change "
+                             "in a compiled loop; build a new trainer")
+        self.settings = settings
+        os.makedirs(settings.output_dir, exist_ok=True)
+        self.write_dir = settings.output_dir
+        keras.utils.set_random_seed(settings.seed)
+        with self.strategy.scope():
+            fresh = self.build_model()                   # initialised exactly as a new run's
+        for variable, value in zip(self.model.variables, fresh.variables, strict=True):
+            variable.assign(value)
+        for variable, value in zip(self.optimizer.variables, self._initial_optimizer, strict=True):
+            variable.assign(value)
+        self.global_step.assign(0)
+        self.train_metrics(reset=True)
+        self._train_iterator = None
+        self.restore_message = ""
+        self.restored = None
 
     def _join_cluster(self) -> None:
         """Who writes: `write_dir` is output_dir, or a non-chief worker's own folder (and its
