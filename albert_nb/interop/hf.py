@@ -19,7 +19,6 @@ import dataclasses
 import os
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 
 from albert_nb.errors import InputError
 from albert_nb.interop.tf1_names import Entry, encoder_of
@@ -29,6 +28,9 @@ from albert_nb.model.config import AlbertConfig, read_json_object
 from albert_nb.model.heads import AlbertForPretraining
 from albert_nb.model.modeling import AlbertModel
 from albert_nb.tokenizers.tokenization import FullTokenizer
+
+# safetensors is imported where weights are read or written (deliberately lazy): a Google release
+# loads through `from_pretrained` without it, as on a Colab that lacks it.
 
 WEIGHTS_NAME = "model.safetensors"
 INDEX_NAME = "model.safetensors.index.json"
@@ -102,6 +104,8 @@ def hf_name_map(model) -> tuple[str, list[Entry]]:
 # ------------------------------------------------------------------------- reading
 def read_safetensors(directory) -> dict[str, np.ndarray]:
     """All tensors of a HF directory (single file or sharded with an index), as numpy."""
+    from safetensors.numpy import load_file
+
     directory = os.fspath(directory)
     single = os.path.join(directory, WEIGHTS_NAME)
     index = os.path.join(directory, INDEX_NAME)
@@ -252,6 +256,7 @@ def hf_tensors(model) -> tuple[str, dict[str, np.ndarray]]:
 def save_hf_directory(model, directory, tokenizer=None) -> str:
     """Write `config.json` + `model.safetensors` (+ `spiece.model` when the tokenizer is a
     SentencePiece one) so `transformers.Albert*.from_pretrained(directory)` loads it."""
+    from safetensors.numpy import save_file
 
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
