@@ -73,6 +73,11 @@ class LoopSettings:
     steps_flag: str = ""                  # what set total_steps, e.g. "--train_step=6" (messages)
 
 
+def _unless_zero(value):
+    """`value`, or None when it is all zeros (restored as zeros)."""
+    return None if not value.any() else value
+
+
 class Trainer:
     """Model, optimizer, data and checkpoints of one training run (see the module docstring)."""
 
@@ -96,8 +101,10 @@ class Trainer:
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.build_train_metrics()
-        # What a fresh run starts from (see `restart`): the optimizer's state as built.
-        self._initial_optimizer = [v.numpy() for v in self.optimizer.variables]
+        # What a fresh run starts from (see `restart`): the optimizer's state as built. Its slots
+        # are zeros then, so only the non-zero variables (a scalar or two) are kept: a copy of
+        # every slot would double the host memory of an xxlarge run for nothing.
+        self._initial_optimizer = [_unless_zero(v.numpy()) for v in self.optimizer.variables]
         self._train_loop = None
         self._train_iterator = None
         self.restore_message = ""
@@ -129,7 +136,7 @@ class Trainer:
         for variable, value in zip(self.model.variables, fresh.variables, strict=True):
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, self._initial_optimizer, strict=True):
-            variable.assign(value)
+            variable.assign(tf.zeros_like(variable) if value is None else value)
         self.global_step.assign(0)
         self.train_metrics(reset=True)
         self._train_iterator = None
