@@ -123,3 +123,21 @@ def test_every_figure_carries_an_svg_copy():
     bundle = pio.renderers[notebook.STATIC_RENDERER].to_mimebundle(go.Figure(go.Bar(x=[1, 2], y=[3, 1])).to_dict())
     assert list(bundle) == ["image/svg+xml"]
     assert bundle["image/svg+xml"].startswith("<svg") and "main-svg" in bundle["image/svg+xml"]
+
+
+def test_walkthrough_starts_the_long_notebooks_first_and_holds_back_what_needs_03():
+    order = [p.name[:2] for p in walkthrough.schedule(NOTEBOOKS)]
+    assert order[:2] == ["03", "08"] and sorted(order) == [p.name[:2] for p in NOTEBOOKS]
+    for prefix, need in walkthrough.NEEDS.items():
+        source = next(p for p in NOTEBOOKS if p.name.startswith(prefix)).read_text(encoding="utf-8")
+        assert "tiny" in source, f"{prefix} is held back for {need} but does not read the tiny model"
+
+
+@pytest.mark.slow
+def test_walkthrough_runs_two_notebooks_at_once(tmp_path, capsys):
+    assert walkthrough.main(["--smoke", "--only", "00,01", "--jobs", "2", "--output_dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert sorted(line.split()[1] for line in out[:2]) == ["00_quickstart", "01_architecture"], out
+    assert all(line.startswith("ok") for line in out[:2]) and out[2].startswith("2 passed, 0 failed")
+    assert (tmp_path / "00_quickstart.ipynb").is_file() and (tmp_path / "01_architecture.ipynb").is_file()
+    assert walkthrough.main(["--jobs", "0", "--only", "00"]) == 2

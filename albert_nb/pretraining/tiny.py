@@ -52,8 +52,9 @@ PROBE_DUPE_FACTOR = 2   # the held-out SOP/NSP probes: two draws of pair cuts, ~
 # label 1 is a true swap, and a step sees 64 pairs), six cuts of the text (dupe_factor 6: the
 # model memorised the training pairs of three cuts in their second epoch), and a 2-layer ALBERT
 # that shares one 128-wide block with 4 heads (E=64; 0.57x the CPU time of 4 layers per step),
-# trained in mixed_bfloat16 (0.8x the CPU time of float32 on a CPU with AVX512_BF16) for 1,200
-# steps, under one epoch: about 3 minutes of notebook 03 on 2 cores.
+# trained for 1,200 steps, under one epoch. Precision "auto": mixed_bfloat16 where the CPU has bf16
+# matmuls (0.8x the CPU time of float32 with AVX512_BF16), float32 where it would be emulated
+# (1.4x slower than float32 on an AVX2-only CPU), float16 on a GPU.
 DEFAULT = {
     "corpora": ("python_docs", "english_wikipedia", "jane_austen"),
     "held_out_fraction": 0.1, "vocab_size": 4000, "max_seq_length": 64,
@@ -63,7 +64,7 @@ DEFAULT = {
     "train_batch_size": 64, "eval_batch_size": 128, "optimizer": "lamb", "learning_rate": 0.01,
     "num_train_steps": 1200, "num_warmup_steps": 120, "save_checkpoints_steps": 600,
     "log_every_steps": 25, "max_eval_steps": 100, "seed": 12345,
-    "drop_single_sentence_chunks": True, "objective": "sop", "mixed_precision": "mixed_bfloat16",
+    "drop_single_sentence_chunks": True, "objective": "sop", "mixed_precision": "auto",
 }
 # CI: the same pipeline, a sliver of it. Built in its own directory, never mistaken for the above.
 SMOKE = {
