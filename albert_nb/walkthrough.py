@@ -9,7 +9,7 @@ Executed copies go to build/notebooks/ (never committed). Each line shows the st
 and the notebook's result: the last line its final code cell printed.
 
 Two notebooks run at a time by default (`--jobs`), each in its own process: one kernel keeps
-about 1.3 of 2 cores busy (small tensors, Python between steps), so a second one fills the
+1.3 to 1.6 of 2 cores busy (small tensors, Python between steps), so a second one fills the
 gap. A notebook that reads the tiny model waits for 03, which builds it (`NEEDS`).
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 # which two processes must not do at once).
 NEEDS = {"04": "03", "05": "03", "06": "03", "07": "03", "09": "03"}
 # Start order when several run at a time: 03 (the others wait for it), then longest first
-# (measured alone on 2 cores: 08 484 s, 09 ~400, 05 ~400, 07 205, 06 159), so that no long
+# (measured alone on 2 cores: 08 484 s, 09 468, 05 407, 07 205, 06 159), so that no long
 # notebook is left running alone at the end.
 PRIORITY = ("03", "08", "09", "05", "07", "06")
 
