@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -112,8 +111,8 @@ def chromium_page(errors: list):
     from albert_nb import notebook
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which(notebook.find_browser()) or
-                                     notebook.find_browser(), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=notebook.find_browser(), headless=True,
+                                     args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("console", lambda m: _console(m, errors))
