@@ -171,12 +171,16 @@ def schedule(selected: list[Path]) -> list[Path]:
 def run_concurrently(selected: list[Path], args) -> int:
     """Run up to --jobs notebooks at once, each as `walkthrough --only NN --jobs 1` in a child
     process (its own descriptor 2 and kernel); print each one's line as it finishes."""
-    pending, running, done, failures = schedule(selected), {}, set(), 0
+    pending, running, done, failed, failures = schedule(selected), {}, set(), set(), 0
     chosen = {p.name[:2] for p in selected}
     while pending or running:
         for path in list(pending):
             need = NEEDS.get(path.name[:2])
-            if len(running) < args.jobs and (need is None or need not in chosen or need in done):
+            if need in failed:   # it would build 03's model itself, maybe beside another one doing so
+                pending.remove(path)
+                failures += 1
+                print(f"FAIL {path.stem:<28} not run: it needs {need}, which failed", flush=True)
+            elif len(running) < args.jobs and (need is None or need not in chosen or need in done):
                 pending.remove(path)
                 command = [sys.executable, "-m", "albert_nb.walkthrough", "--only", path.name[:2],
                            "--jobs", "1", "--output_dir", args.output_dir]
@@ -189,6 +193,8 @@ def run_concurrently(selected: list[Path], args) -> int:
                 continue
             del running[path]
             done.add(path.name[:2])
+            if child.returncode != 0:
+                failed.add(path.name[:2])
             lines = [t for t in child.stdout.read().splitlines() if t.strip()]
             failures += child.returncode != 0
             print(lines[0] if lines and child.returncode in (0, 1) else

@@ -45,14 +45,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, env: dict | None = None, timeout: float = 120.0):
-    """Start `jupyter lab` serving `root`; yields its base URL with the token as a query."""
+def jupyterlab(root: Path, timeout: float = 120.0):
+    """Start `jupyter lab` serving `root`; yields (base URL, token).
+
+    Config, runtime, workspace and settings folders are temporary; the data path is left alone,
+    so the server still finds this venv's kernel and lab extensions."""
     port, token = _free_port(), secrets.token_hex(16)
     jupyter_dirs = root.parent / f"{root.name}_jupyter"
-    for sub in ("config", "data", "runtime", "workspaces", "settings"):
+    for sub in ("config", "runtime", "workspaces", "settings"):
         (jupyter_dirs / sub).mkdir(parents=True, exist_ok=True)
-    # The data folder must still find this venv's kernel and lab extensions.
-    server_env = dict(os.environ, **(env or {}),
+    server_env = dict(os.environ,
                       JUPYTER_CONFIG_DIR=str(jupyter_dirs / "config"),
                       JUPYTER_RUNTIME_DIR=str(jupyter_dirs / "runtime"),
                       JUPYTERLAB_WORKSPACES_DIR=str(jupyter_dirs / "workspaces"),
