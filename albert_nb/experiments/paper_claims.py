@@ -16,7 +16,8 @@ held-out documents by `albert_nb.pretraining.evaluation`:
 The paper trains for 125k steps at batch 4096; here each model gets 100 steps of batch 32, so the
 question is only whether the direction of each claim already shows. Numbers carry their
 standard errors over held-out positions/pairs (one seed each: that is evaluation noise only).
-Runs are saved under `$ALBERT_NB_HOME/paper_claims[_smoke]/` and reused when complete.
+Runs are saved under `$ALBERT_NB_HOME/paper_claims_v<FORMAT_VERSION>[_smoke]/` and reused when
+complete; the version is in the name so a run of an older recipe is never reused for this one.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ BATCH = {False: 32, True: 16}
 # Held-out records scored per file and model (evenly spaced): the forward passes of the full
 # probes cost about as much as the training of a variant.
 REPORT_EXAMPLES = {False: 1000, True: None}
+# 2: 100 steps, 1,000 report examples, 8 eval batches (version 1: 150, 1,500 and 20).
+FORMAT_VERSION = 2
 
 
 def base_recipe(smoke: bool = False) -> dict:
@@ -79,7 +82,7 @@ def embedding_sizes(smoke: bool = False) -> list[int]:
 
 
 def directory(smoke: bool = False) -> Path:
-    return artifact_dir("paper_claims_smoke" if smoke else "paper_claims")
+    return artifact_dir(f"paper_claims_v{FORMAT_VERSION}" + ("_smoke" if smoke else ""))
 
 
 def run_all(smoke: bool = False, show=print) -> dict:
