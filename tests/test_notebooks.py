@@ -133,6 +133,13 @@ def test_walkthrough_starts_the_long_notebooks_first_and_holds_back_what_needs_0
         assert "tiny" in source, f"{prefix} is held back for {need} but does not read the tiny model"
 
 
+def test_walkthrough_gives_concurrent_kernels_one_tensorflow_thread_unless_the_user_chose():
+    env = walkthrough.concurrent_environment({"PATH": "/bin"})
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "1" and env["PATH"] == "/bin"
+    chosen = walkthrough.concurrent_environment({"TF_NUM_INTRAOP_THREADS": "2"})
+    assert chosen["TF_NUM_INTRAOP_THREADS"] == "2" and chosen["TF_NUM_INTEROP_THREADS"] == "1"
+
+
 @pytest.mark.slow
 def test_walkthrough_runs_two_notebooks_at_once(tmp_path, capsys):
     assert walkthrough.main(["--smoke", "--only", "00,01", "--jobs", "2", "--output_dir", str(tmp_path)]) == 0
