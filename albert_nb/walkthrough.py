@@ -10,8 +10,9 @@ and the notebook's result: the last line its final code cell printed.
 
 Two notebooks run at a time by default (`--jobs`), each in its own process: one kernel keeps
 only 1.3 to 1.6 of 2 cores busy (small tensors, Python between steps), so a second one fills the
-gap, and each then runs TensorFlow on one thread (`CONCURRENT_THREADS`). A notebook that reads
-the tiny model waits for 03, which builds it (`NEEDS`).
+gap, and each then runs TensorFlow on one thread inside ops and one between them
+(`CONCURRENT_THREADS`). A notebook that reads the tiny model waits for 03, which builds it
+(`NEEDS`).
 """
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ PRIORITY = ("03", "08", "09", "05", "07", "06")
 # Kernels side by side: each gets one TensorFlow thread inside an op and one for running ops
 # side by side. TF's defaults (a pool of each as large as the machine) make two kernels fight
 # over the cores: measured on 2 cores, two pretraining runs together made 2.96 steps/s each
-# with these against 2.16 with the defaults, and two fine-tuning runs took 58 s against 76 s.
-# (Alone, a kernel is faster with the defaults: 3.59 steps/s against 2.71.) A value the user
-# set is kept.
+# with these against 2.16 with the defaults, and two processes of two fine-tuning runs each
+# took 58 s against 76 s. (Alone, a kernel is faster with the defaults: 3.59 steps/s against
+# 2.71.) A value the user set is kept.
 CONCURRENT_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
