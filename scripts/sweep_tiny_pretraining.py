@@ -53,6 +53,8 @@ SHORT = {"num_train_steps": 1000, "num_warmup_steps": 100, "save_checkpoints_ste
 MODEL_4H = {"num_attention_heads": 4}
 DROP_BF16_4H = {**SHORT, "drop_single_sentence_chunks": True, "mixed_precision": "mixed_bfloat16",
                 "model": MODEL_4H}
+L2_1200_DUPE6 = {**DROP_BF16_4H, "dupe_factor": 6, "num_train_steps": 1200, "num_warmup_steps": 120,
+                 "save_checkpoints_steps": 600, "model": {**MODEL_4H, "num_hidden_layers": 2}}
 
 # name -> changes to ORIGINAL (the order is the order of the table)
 CONFIGS = {
@@ -74,9 +76,9 @@ CONFIGS = {
     # L2_1600's held-out AUC was 0.637 at step 800 and 0.627 at 1,600 (training SOP accuracy
     # 0.67): it memorises the training pairs in the second epoch. More cuts of the same text
     # (dupe_factor 6: other A/B junctions, ~2x the distinct pairs) and under one epoch.
-    "L2_1200_dupe6": {**DROP_BF16_4H, "dupe_factor": 6, "num_train_steps": 1200,
-                      "num_warmup_steps": 120, "save_checkpoints_steps": 600,
-                      "model": {**MODEL_4H, "num_hidden_layers": 2}},
+    "L2_1200_dupe6": L2_1200_DUPE6,
+    # = tiny.DEFAULT since 2026-12-04: the same in float32, so every CPU builds the same model.
+    "L2_1200_dupe6_fp32": {**L2_1200_DUPE6, "mixed_precision": None},
     "seq64_drop_bf16_no_docs": {**SHORT, "drop_single_sentence_chunks": True,
                                 "mixed_precision": "mixed_bfloat16", "model": MODEL_4H,
                                 "corpora": ("english_wikipedia", "jane_austen")},

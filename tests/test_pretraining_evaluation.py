@@ -151,6 +151,17 @@ def test_paper_claim_variants_change_one_thing_each():
     assert [counts[f"E={e}"] for e in sizes[:-1]] == sorted(counts[f"E={e}"] for e in sizes[:-1])
 
 
+def test_paper_claims_at_another_step_count_train_every_variant_that_long_in_its_own_folder(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("ALBERT_NB_HOME", str(tmp_path))
+    default, longer = paper_claims.directory(smoke=False), paper_claims.directory(False, 300)
+    assert default != longer and paper_claims.directory(False, paper_claims.STEPS[False]) == default
+    found = paper_claims.variants(smoke=False, steps=300)
+    assert {r["num_train_steps"] for r in found.values()} == {300}
+    assert {r["save_checkpoints_steps"] for r in found.values()} == {300}
+    assert all(r["mixed_precision"] is None for r in found.values())   # the same numbers on every CPU
+
+
 def test_pretraining_heads_run_eagerly_under_bfloat16():
     """The evaluation calls the model eagerly; under mixed_bfloat16 the MLM bias arrives in
     bfloat16 and must still be added in float32 (it was a crash after a bf16 build)."""
