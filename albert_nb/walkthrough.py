@@ -10,9 +10,9 @@ and the notebook's result: the last line its final code cell printed.
 
 Two notebooks run at a time by default (`--jobs`), each in its own process: one kernel keeps
 only 1.3 to 1.6 of 2 cores busy (small tensors, Python between steps), so a second one fills the
-gap, and each then runs TensorFlow on one thread inside ops and one between them
-(`CONCURRENT_THREADS`). A notebook that reads the tiny model waits for 03, which builds it
-(`NEEDS`).
+gap, and each then runs TensorFlow on its share of the cores inside ops (one each on 2 cores)
+and one thread between them (`concurrent_threads`). A notebook that reads the tiny model waits
+for 03, which builds it (`NEEDS`).
 """
 from __future__ import annotations
 
@@ -45,13 +45,28 @@ NEEDS = {"04": "03", "05": "03", "06": "03", "07": "03", "09": "03"}
 # (measured alone on 2 cores: 08 484 s, 09 468, 05 407, 07 205, 06 159), so that no long
 # notebook is left running alone at the end.
 PRIORITY = ("03", "08", "09", "05", "07", "06")
-# Kernels side by side: each gets one TensorFlow thread inside an op and one for running ops
-# side by side. TF's defaults (a pool of each as large as the machine) make two kernels fight
-# over the cores: measured on 2 cores, two pretraining runs together made 2.96 steps/s each
-# with these against 2.16 with the defaults, and two processes of two fine-tuning runs each
-# took 58 s against 76 s. (Alone, a kernel is faster with the defaults: 3.59 steps/s against
-# 2.71.) A value the user set is kept.
-CONCURRENT_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+# Kernels side by side: each gets its share of the cores as TensorFlow threads inside an op and
+# one thread for running ops side by side. TF's defaults (a pool of each as large as the
+# machine) make the kernels fight over the cores: measured on 2 cores, two pretraining runs
+# together made 2.96 steps/s each with one thread each way against 2.16 with the defaults, and
+# two processes of two fine-tuning runs each took 58 s against 76 s. (Alone, a kernel is faster
+# with the defaults: 3.59 steps/s against 2.71.) On more cores the share grows (4 each for 2
+# kernels on 8 cores), so a bigger machine is not held to one core a kernel; that split is
+# reasoned, measured only on 2 cores. A value the user set is kept.
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def concurrent_threads(jobs: int, cores: int) -> dict:
+    """The TensorFlow thread settings of each of `jobs` kernels sharing `cores`."""
+    return {"TF_NUM_INTRAOP_THREADS": str(max(1, cores // max(1, jobs))),
+            "TF_NUM_INTEROP_THREADS": "1"}
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
@@ -137,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated number prefixes, e.g. 00,03")
     parser.add_argument("--output_dir", default=str(REPO_ROOT / "build" / "notebooks"))
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+    parser.add_argument("--jobs", type=int, default=min(2, available_cores()),
                         help="notebooks run at a time (default 2, or 1 on a 1-core machine)")
     args = parser.parse_args(argv)
 
@@ -177,9 +192,10 @@ def schedule(selected: list[Path]) -> list[Path]:
     return sorted(selected, key=key)
 
 
-def concurrent_environment(environ) -> dict:
-    """The environment of a notebook run beside others: `CONCURRENT_THREADS`, unless set."""
-    return {**CONCURRENT_THREADS, **environ}
+def concurrent_environment(environ, jobs: int = 2, cores: int | None = None) -> dict:
+    """The environment of a notebook run beside others: `concurrent_threads`, unless set."""
+    cores = available_cores() if cores is None else cores
+    return {**concurrent_threads(jobs, cores), **environ}
 
 
 def run_concurrently(selected: list[Path], args) -> int:
@@ -201,7 +217,7 @@ def run_concurrently(selected: list[Path], args) -> int:
                 command += ["--smoke"] if args.smoke else []
                 command += ["--timeout", str(args.timeout)] if args.timeout else []
                 running[path] = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
-                                                 env=concurrent_environment(os.environ))
+                                                 env=concurrent_environment(os.environ, args.jobs))
         time.sleep(0.5)
         for path, child in list(running.items()):
             if child.poll() is None:

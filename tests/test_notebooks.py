@@ -133,11 +133,13 @@ def test_walkthrough_starts_the_long_notebooks_first_and_holds_back_what_needs_0
         assert "tiny" in source, f"{prefix} is held back for {need} but does not read the tiny model"
 
 
-def test_walkthrough_gives_concurrent_kernels_one_tensorflow_thread_unless_the_user_chose():
-    env = walkthrough.concurrent_environment({"PATH": "/bin"})
+def test_walkthrough_splits_the_cores_between_concurrent_kernels_unless_the_user_chose():
+    env = walkthrough.concurrent_environment({"PATH": "/bin"}, jobs=2, cores=2)
     assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "1" and env["PATH"] == "/bin"
-    chosen = walkthrough.concurrent_environment({"TF_NUM_INTRAOP_THREADS": "2"})
-    assert chosen["TF_NUM_INTRAOP_THREADS"] == "2" and chosen["TF_NUM_INTEROP_THREADS"] == "1"
+    assert walkthrough.concurrent_environment({}, jobs=2, cores=8)["TF_NUM_INTRAOP_THREADS"] == "4"
+    assert walkthrough.concurrent_environment({}, jobs=3, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
+    chosen = walkthrough.concurrent_environment({"TF_NUM_INTRAOP_THREADS": "3"}, jobs=2, cores=2)
+    assert chosen["TF_NUM_INTRAOP_THREADS"] == "3" and chosen["TF_NUM_INTEROP_THREADS"] == "1"
 
 
 @pytest.mark.slow
