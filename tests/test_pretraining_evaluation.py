@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import albert_nb as an
+from albert_nb.errors import InputError
 from albert_nb.experiments import learning_curves, paper_claims, transitions
 from albert_nb.pretraining import evaluation, grown
 
@@ -160,6 +161,9 @@ def test_paper_claims_at_another_step_count_train_every_variant_that_long_in_its
     assert {r["num_train_steps"] for r in found.values()} == {300}
     assert {r["save_checkpoints_steps"] for r in found.values()} == {300}
     assert all(r["mixed_precision"] is None for r in found.values())   # the same numbers on every CPU
+    for bad in (0, -5, 2.5, "300"):
+        with pytest.raises(InputError, match=r"STEPS=.*expected a whole number"):
+            paper_claims.variants(smoke=False, steps=bad)
 
 
 def test_pretraining_heads_run_eagerly_under_bfloat16():

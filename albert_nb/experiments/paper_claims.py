@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from albert_nb.errors import InputError
 from albert_nb.interop import checkpoints
 from albert_nb.model import params
 from albert_nb.model.config import AlbertConfig
@@ -47,7 +48,9 @@ FORMAT_VERSION = 3
 
 def steps_of(smoke: bool = False, steps: int | None = None) -> int:
     """The pretraining steps of every variant: `steps`, or the default `STEPS` of the mode."""
-    return STEPS[smoke] if steps is None else int(steps)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise InputError(f"STEPS={steps!r}: expected a whole number of pretraining steps >= 1")
+    return STEPS[smoke] if steps is None else steps
 
 
 def base_recipe(smoke: bool = False, steps: int | None = None) -> dict:
@@ -129,10 +132,9 @@ def parameter_count(recipe: dict, vocab_size: int) -> int:
     return params.count_parameters(config)["total"]
 
 
-def mlm_rows(results: dict, names, vocab_size: int, smoke: bool = False,
-             steps: int | None = None) -> list[dict]:
+def mlm_rows(results: dict, names, vocab_size: int, smoke: bool = False) -> list[dict]:
     """Rows {name, parameters, accuracy, se, nontrivial...} for the sharing and E charts."""
-    recipes = variants(smoke, steps)
+    recipes = variants(smoke)   # shapes only: the counts do not depend on the steps
     rows = []
     for name in names:
         mlm = results[name]["evaluation"]["mlm"]
